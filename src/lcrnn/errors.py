@@ -1,0 +1,25 @@
+"""Exceptions and warnings that lcrnn raises, so callers can catch ours and not everything."""
+
+from __future__ import annotations
+
+__all__ = ["LcrnnError", "InvalidLightCurveError", "InvalidTableError", "NotFittedError", "LcrnnWarning"]
+
+
+class LcrnnError(Exception):
+    """Base class of every error lcrnn raises on purpose."""
+
+
+class InvalidTableError(LcrnnError, ValueError):
+    """A table (photometry, objects, galaxies) is missing columns or holds values we cannot use."""
+
+
+class InvalidLightCurveError(InvalidTableError):
+    """Photometry that cannot be turned into a light curve (bad magnitudes, errors, times)."""
+
+
+class NotFittedError(LcrnnError, RuntimeError):
+    """A model or scaler was used before it was fitted or loaded."""
+
+
+class LcrnnWarning(UserWarning):
+    """Something recoverable happened that the user should know about (rows dropped, values clipped)."""
