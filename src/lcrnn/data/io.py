@@ -1,0 +1,180 @@
+"""Read and write survey tables: one Parquet or CSV file per table, one directory per survey.
+
+A survey directory holds ``photometry.{parquet,csv}``, ``objects.{parquet,csv}`` and optionally
+``galaxies.{parquet,csv}``; :func:`write_survey` always writes Parquet, which keeps the dtypes exactly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from lcrnn.data.tables import (
+    COLUMN_ALIASES,
+    OnInvalid,
+    Survey,
+    TableKind,
+    standardize_table,
+    validate_survey,
+)
+from lcrnn.errors import InvalidTableError
+
+__all__ = ["SURVEY_FILES", "read_survey", "read_table", "write_survey"]
+
+SURVEY_FILES = ("photometry", "objects", "galaxies")  # file stems in a survey directory
+_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".csv.gz": "csv"}
+_SURVEY_SUFFIXES = (".parquet", ".csv")
+# Columns read from CSV as text, so that ids such as "007" keep their zeros and labels stay labels.
+_TEXT_COLUMNS = frozenset(
+    name for target in ("object_id", "band", "label") for name in (target, *COLUMN_ALIASES[target])
+)
+
+
+def _format(path: Path) -> str:
+    name = path.name.lower()
+    for suffix, fmt in sorted(_SUFFIXES.items(), key=lambda item: -len(item[0])):
+        if name.endswith(suffix):
+            return fmt
+    raise InvalidTableError(
+        f"cannot tell the format of {str(path)!r}: use a file ending in {', '.join(_SUFFIXES)}."
+    )
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    header = pd.read_csv(path, nrows=0).columns
+    text = {name: "str" for name in header if str(name).lower() in _TEXT_COLUMNS}
+    return pd.read_csv(path, dtype=text)
+
+
+def read_table(source: str | Path | pd.DataFrame, kind: TableKind | None = None) -> pd.DataFrame:
+    """Read one table from a Parquet or CSV file (or take a DataFrame), standardized when ``kind`` is given.
+
+    Parameters
+    ----------
+    source : str, Path or DataFrame
+        A ``.parquet``/``.pq``/``.csv``/``.csv.gz`` file, or a frame already in memory.
+    kind : {"photometry", "objects", "galaxies"}, optional
+        When given, aliased columns are renamed to the schema and dtypes coerced
+        (see :func:`lcrnn.data.tables.standardize_table`); rows are not validated.
+
+    Returns
+    -------
+    DataFrame
+        A new frame (the input frame is not modified).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist (the message names it).
+    InvalidTableError
+        For an unknown suffix, an unreadable file, or (with ``kind``) a missing column.
+    """
+    if isinstance(source, pd.DataFrame):
+        frame = source.copy()
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise FileNotFoundError(f"no table file at {str(path)!r}; check the path.")
+        fmt = _format(path)
+        try:
+            frame = pd.read_parquet(path) if fmt == "parquet" else _read_csv(path)
+        except (OSError, ValueError) as exc:  # pyarrow and the CSV parser raise these for damaged files
+            raise InvalidTableError(f"could not read {str(path)!r} as {fmt}: {exc}") from exc
+    return standardize_table(frame, kind) if kind is not None else frame
+
+
+def _find(directory: Path, stem: str, required: bool) -> Path | None:
+    found = [directory / f"{stem}{suffix}" for suffix in _SURVEY_SUFFIXES]
+    found = [path for path in found if path.is_file()]
+    if len(found) > 1:
+        raise InvalidTableError(
+            f"{str(directory)!r} holds both {found[0].name} and {found[1].name}; remove the one you do not mean."
+        )
+    if not found and required:
+        looked = ", ".join(f"{stem}{suffix}" for suffix in _SURVEY_SUFFIXES)
+        raise FileNotFoundError(f"no {stem} table in {str(directory)!r}: looked for {looked}.")
+    return found[0] if found else None
+
+
+def read_survey(directory: str | Path, on_invalid: OnInvalid = "raise", classes: Any = None) -> Survey:
+    """Read and validate a survey directory.
+
+    Parameters
+    ----------
+    directory : str or Path
+        Holds ``photometry.{parquet,csv}`` and ``objects.{parquet,csv}``, and optionally
+        ``galaxies.{parquet,csv}``.
+    on_invalid : {"raise", "drop"}
+        See :func:`lcrnn.data.tables.validate_survey`; in drop mode what was dropped is reported in an
+        :class:`~lcrnn.errors.LcrnnWarning` (call ``validate_survey`` yourself to get the DropReport).
+    classes : sequence of str, optional
+        Allowed labels, e.g. ``("VS", "SN", "AGN")``; None allows any non-empty label.
+
+    Returns
+    -------
+    Survey
+        The validated tables.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the directory or a required table is missing; the message lists the file names looked for.
+    InvalidTableError
+        If a table is invalid (see ``validate_survey``) or a stem exists as both Parquet and CSV.
+    """
+    root = Path(directory)
+    if not root.is_dir():
+        raise FileNotFoundError(f"no survey directory at {str(root)!r}; check the path.")
+    tables = {stem: _find(root, stem, required=stem != "galaxies") for stem in SURVEY_FILES}
+    frames = {stem: read_table(path) if path is not None else None for stem, path in tables.items()}
+    survey, _ = validate_survey(
+        frames["photometry"], frames["objects"], frames["galaxies"], on_invalid=on_invalid, classes=classes
+    )
+    return survey
+
+
+def write_survey(survey: Survey, directory: str | Path, overwrite: bool = False) -> dict[str, Path]:
+    """Write a survey as Parquet files that :func:`read_survey` reads back unchanged.
+
+    Parameters
+    ----------
+    survey : Survey
+        Validated tables (see :func:`lcrnn.data.tables.validate_survey`).
+    directory : str or Path
+        Created with its parents if needed.
+    overwrite : bool
+        The directory may already hold survey tables only when True; they are then replaced, and a stale
+        galaxies table is removed when ``survey.galaxies`` is None, so the directory reads back as written.
+
+    Returns
+    -------
+    dict of str to Path
+        The file written for each table.
+
+    Raises
+    ------
+    FileExistsError
+        If survey tables already exist there and ``overwrite`` is False.
+    """
+    root = Path(directory)
+    existing = [root / f"{stem}{suffix}" for stem in SURVEY_FILES for suffix in _SURVEY_SUFFIXES]
+    existing = [path for path in existing if path.is_file()]
+    if existing and not overwrite:
+        raise FileExistsError(
+            f"{str(root)!r} already holds {', '.join(p.name for p in existing)}; "
+            "pass overwrite=True to replace them or choose another directory."
+        )
+    root.mkdir(parents=True, exist_ok=True)
+    for path in existing:
+        path.unlink()
+    frames = {"photometry": survey.photometry, "objects": survey.objects, "galaxies": survey.galaxies}
+    written: dict[str, Path] = {}
+    for stem, frame in frames.items():
+        if frame is None:
+            continue
+        path = root / f"{stem}.parquet"
+        frame.to_parquet(path, index=False)
+        written[stem] = path
+    return written
