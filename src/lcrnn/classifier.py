@@ -179,7 +179,7 @@ class Classifier:
                                                           np.bincount(train_set.labels, minlength=len(self.classes_)))}
         torch.manual_seed(self.seed)
         self.network_ = MixedInputRNN(self.network_config_, n_classes=len(self.classes_))
-        result = train(self.network_, self.scaler_.transform(train_set), self.scaler_.transform(val_set),
+        result = train(self.network_, self._scaled_for_network(train_set), self._scaled_for_network(val_set),
                        self.train_config_, checkpoint_dir=checkpoint_dir, progress=self.progress)
         self.network_.to("cpu").eval()
         self.history_ = result.history

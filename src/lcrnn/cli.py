@@ -117,5 +117,280 @@ def reproduce(
                   storage=storage, echo=typer.echo)
 
 
+@app.command()
+def grid(
+    data: Annotated[Path, typer.Option(help="Survey directory: photometry, objects (with label), galaxies.")],
+    out: Annotated[Path, typer.Option(help="Grid directory: trials/<config>/, grid.db, table2.md/.csv, report/.")],
+    storage: Annotated[str | None, typer.Option(
+        help="SQLAlchemy URL of the Optuna store shared by all workers (default sqlite:///OUT/grid.db), "
+             "e.g. postgresql+psycopg://user@host:5432/db.")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes on this machine.")] = 1,
+    epochs: Annotated[int, typer.Option(help="Training epochs per grid point (paper: 200).")] = 200,
+    configs: Annotated[list[str] | None, typer.Option(
+        help="Grid points to run instead of the paper grid (repeat or comma-separate), "
+             "e.g. gru-focal-g2-h150-d200,lstm-wce-h100-d200,gru-nc-focal-g1-h100-d100.")] = None,
+    lr: Annotated[float, typer.Option(help="Adam learning rate (paper: 1e-4).")] = 1e-4,
+    study_name: Annotated[str, typer.Option(help="Optuna study name; every worker of one grid uses the same.")]
+    = "lcrnn-grid",
+    batch_size: Annotated[int, typer.Option(help="Mini-batch size (paper: 128).")] = 128,
+    seed: Annotated[int, typer.Option(help="Seed for the split, weights and batch order of every point.")] = 0,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    heartbeat: Annotated[int, typer.Option(
+        help="Seconds between heartbeats of a running trial; one silent for 2x this is retried.")] = 30,
+    report: Annotated[bool, typer.Option(help="Evaluate the Table 2 models together into OUT/report/.")] = True,
+) -> None:
+    """Run the paper's hyperparameter grid (Table 1, section 5.4) with Optuna; write Table 2.
+
+    Start more workers on other machines with the same command, --storage and --study-name (and --workers 1):
+    they share the grid and no point is trained twice. Rerunning resumes an interrupted grid.
+    """
+    from lcrnn.train.search import GridConfig, parse_configs, run_grid, summarise_grid
+
+    config = GridConfig(specs=parse_configs(configs), epochs=epochs, lr=lr, batch_size=batch_size, seed=seed)
+    results = run_grid(data, out, config, storage=storage, study_name=study_name, workers=workers, device=device,
+                       heartbeat_interval=heartbeat)
+    table = summarise_grid(out, storage=storage, study_name=study_name, data=data, report=report)
+    typer.echo((out / "table2.md").read_text())
+    n_done = int((results["n_complete"] > 0).sum())
+    typer.echo(f"{n_done} of {len(results)} grid points finished; {len(table)} Table 2 rows in {out / 'table2.md'}")
+    if n_done < len(results):
+        typer.echo("some grid points did not finish: rerun the same command to resume them", err=True)
+        raise typer.Exit(code=1)
+
+
+@app.command("import")
+def import_data(
+    source: Annotated[str, typer.Argument(help="Which data: mantra, osc or gwgc.")],
+    src: Annotated[Path, typer.Argument(help="The data folder (or gwgc_good.csv).")],
+    out: Annotated[Path, typer.Option(help="Survey directory to write (Parquet tables).")],
+    exclude_uncertain: Annotated[bool, typer.Option(
+        "--exclude-uncertain", help="Leave out objects with uncertain labels (SN?, Blazar?).")] = False,
+    mapping: Annotated[Path | None, typer.Option(help="Label mapping file (default: the packaged one).")] = None,
+    galaxies: Annotated[Path | None, typer.Option(help="GWGC catalogue (file or folder) to carry along.")] = None,
+    bands: Annotated[str | None, typer.Option(
+        help="OSC: comma-separated bands to keep, or 'all' (default: the group near GOTO L).")] = None,
+    min_detections: Annotated[int, typer.Option(help="OSC: fewest detections an event needs.")] = 3,
+    resample: Annotated[bool, typer.Option(
+        "--resample", help="Write GOTO-like light curves (lcrnn.data.resample, default settings).")] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the resampling.")] = 0,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace tables already in OUT.")] = False,
+) -> None:
+    """Read real survey data (MANTRA, the Open Supernova Catalog, GWGC) into lcrnn's tables."""
+    from lcrnn.data.io import write_survey
+    from lcrnn.data.labels import load_label_map
+    from lcrnn.data.real import L_LIKE_BANDS, read_gwgc, read_mantra, read_osc
+    from lcrnn.data.tables import validate_survey
+
+    kind = source.lower()
+    if kind not in ("mantra", "osc", "gwgc"):
+        raise typer.BadParameter(f"unknown source {source!r}; use mantra, osc or gwgc", param_hint="SOURCE")
+    if kind == "gwgc":
+        table = read_gwgc(src)
+        out.mkdir(parents=True, exist_ok=True)
+        target = out / "galaxies.parquet"
+        if target.exists() and not overwrite:
+            raise typer.BadParameter(f"{target} exists; pass --overwrite to replace it", param_hint="--out")
+        table.to_parquet(target, index=False)
+        typer.echo(f"wrote {len(table)} galaxies to {target}")
+        return
+    label_map = load_label_map(mapping)
+    gals = read_gwgc(galaxies) if galaxies is not None else None
+    if kind == "mantra":
+        survey = read_mantra(src, include_uncertain=not exclude_uncertain, mapping=label_map, galaxies=gals)
+    else:
+        chosen = L_LIKE_BANDS if bands is None else None if bands == "all" else tuple(bands.split(","))
+        survey = read_osc(src, bands=chosen, min_detections=min_detections,
+                          include_uncertain=not exclude_uncertain, mapping=label_map, galaxies=gals)
+    if resample:
+        from lcrnn.data.resample import resample_photometry
+
+        photometry = resample_photometry(survey.photometry, survey.objects, seed=seed)
+        objects = survey.objects[survey.objects["object_id"].isin(photometry["object_id"])]
+        survey, _ = validate_survey(photometry, objects, survey.galaxies, classes=label_map.classes)
+    write_survey(survey, out, overwrite=overwrite)
+    counts = ", ".join(f"{k} {v}" for k, v in survey.class_counts().items())
+    typer.echo(f"wrote {survey.n_objects} objects ({counts}) and {len(survey.photometry)} observations to {out}")
+
+
+@app.command()
+def label(
+    objects: Annotated[Path, typer.Option(help="Objects table (object_id, ra, dec), Parquet or CSV.")],
+    catalog: Annotated[list[Path], typer.Option(
+        help="Catalogue of known sources with RA, Dec and a type column (repeat for several).")],
+    out: Annotated[Path, typer.Option(help="Labelled objects to write (.csv or .parquet); conflicts go next to it.")],
+    radius: Annotated[float, typer.Option(help="Match radius in arcsec.")] = 2.0,
+    mapping: Annotated[Path | None, typer.Option(help="Type-to-class mapping file (default: VS/SN/AGN).")] = None,
+    exclude_uncertain: Annotated[bool, typer.Option(
+        "--exclude-uncertain", help="Do not count uncertain catalogue types (SN?, EA:).")] = False,
+    ra_column: Annotated[str | None, typer.Option(help="RA column of the catalogues (default: auto).")] = None,
+    dec_column: Annotated[str | None, typer.Option(help="Dec column of the catalogues (default: auto).")] = None,
+    type_column: Annotated[str | None, typer.Option(help="Type column of the catalogues (default: auto).")] = None,
+) -> None:
+    """Label objects by cross-match with catalogues of known sources (paper section 2.2).
+
+    Objects whose catalogues name different classes stay unlabelled and are listed in OUT's
+    `<stem>.conflicts.csv`.
+    """
+    from lcrnn.data.io import read_table
+    from lcrnn.data.labels import cross_match_labels, load_label_map, read_catalog
+
+    table = read_table(objects, kind="objects")
+    catalogs = [read_catalog(path, ra_column=ra_column, dec_column=dec_column, type_column=type_column)
+                for path in catalog]
+    result = cross_match_labels(table, catalogs, radius_arcsec=radius, mapping=load_label_map(mapping),
+                                include_uncertain=not exclude_uncertain)
+    labelled = table.drop(columns=["label"], errors="ignore").merge(
+        result.labels[["object_id", "label"]], on="object_id", how="left")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() in (".parquet", ".pq"):
+        labelled.to_parquet(out, index=False)
+    else:
+        labelled.to_csv(out, index=False)
+    conflicts_path = out.with_name(out.name.split(".")[0] + ".conflicts.csv")
+    result.conflicts.to_csv(conflicts_path, index=False)
+    counts = ", ".join(f"{k} {v}" for k, v in result.class_counts().items()) or "none"
+    typer.echo(f"labelled {int(labelled['label'].notna().sum())} of {len(labelled)} objects ({counts}); "
+               f"{result.n_conflicts} conflicts written to {conflicts_path}; labels written to {out}")
+
+
+@app.command()
+def evaluate(
+    model: Annotated[list[Path], typer.Option(help="Run directory of a trained model (repeat to compare several).")],
+    data: Annotated[Path, typer.Option(help="Labelled survey directory: photometry, objects, galaxies.")],
+    out: Annotated[Path, typer.Option(help="Report directory: report.html, metrics.json and the figures.")],
+    split: Annotated[str, typer.Option(help="test, val (each model's own split) or all objects.")] = "test",
+    threshold: Annotated[list[float], typer.Option(help="Probability cut for the TPR/FPR table (repeatable).")]
+    = [0.7],  # noqa: B006 - typer reads the default list, never mutates it
+    tsne_samples: Annotated[int, typer.Option(help="Most objects in the t-SNE maps (rare classes kept).")] = 2000,
+    max_obs: Annotated[int, typer.Option(help="AUC against the first 1..MAX_OBS observations (paper: 30).")] = 30,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Evaluate trained models as in the paper (Table 2, Table 3, Figs 6-12) into an offline HTML report."""
+    from lcrnn.classifier import Classifier
+    from lcrnn.data.io import read_survey
+    from lcrnn.evaluate.report import build_report, summary_table
+
+    if split not in ("test", "val", "all"):
+        raise typer.BadParameter(f"unknown split {split!r}; use test, val or all", param_hint="--split")
+    models = [Classifier.load(path) for path in model]
+    survey = read_survey(data)
+    results = build_report(models, survey.photometry, survey.objects, survey.galaxies, out, split=split,
+                           thresholds=threshold, tsne_samples=tsne_samples, n_obs_values=range(1, max_obs + 1),
+                           progress=progress)
+    typer.echo(summary_table(results).to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="-"))
+    typer.echo(f"report written to {out / 'report.html'} (numbers in {out / 'metrics.json'})")
+
+
+@app.command()
+def simulate(
+    out: Annotated[Path, typer.Option(help="Directory to write photometry, objects and galaxies Parquet files.")],
+    n_objects: Annotated[int, typer.Option(help="Labelled objects (paper: 99,201 = 98,457 VS, 201 SN, 543 AGN).")]
+    = 99_201,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same survey.")] = 0,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace survey tables already in OUT.")] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = False,
+) -> None:
+    """Simulate a GOTO-like labelled survey (paper section 2) and write it as Parquet."""
+    import time
+
+    from lcrnn.data.io import write_survey
+    from lcrnn.data.simulate import SimulationConfig, simulate_survey
+
+    if n_objects < 1:
+        raise typer.BadParameter("must be at least 1", param_hint="--n-objects")
+    start = time.perf_counter()
+    survey = simulate_survey(SimulationConfig(n_objects=n_objects, seed=seed), progress=progress)
+    write_survey(survey, out, overwrite=overwrite)
+    counts = ", ".join(f"{k} {v}" for k, v in survey.objects["label"].value_counts().items())
+    typer.echo(f"simulated {survey.n_objects} objects ({counts}), {len(survey.photometry)} points, "
+               f"{len(survey.galaxies)} galaxies in {time.perf_counter() - start:.1f} s; written to {out}")
+
+
+@app.command()
+def describe(
+    data: Annotated[Path, typer.Option(help="Survey directory: photometry, objects (label optional), galaxies.")],
+    out: Annotated[Path, typer.Option(help="Directory for summary.json and the paper's Figs 1-3 as PNG.")],
+) -> None:
+    """Per-class statistics of a survey (paper section 2.2) and its Figs 1-3."""
+    from lcrnn.data.context import compute_context
+    from lcrnn.data.describe import describe_survey, format_summary, write_summary
+    from lcrnn.data.io import read_survey
+    from lcrnn.evaluate.data_figures import save_data_figures
+
+    survey = read_survey(data)
+    context = compute_context(survey.objects, survey.galaxies)
+    table = describe_survey(survey, context=context)
+    typer.echo(format_summary(table))
+    summary = write_summary(table, Path(out) / "summary.json")
+    figures = save_data_figures(survey, out, context=context)
+    typer.echo(f"statistics written to {summary}; figures: {', '.join(p.name for p in figures)}")
+
+
+# --- serve / ingest: real-time classification (issue 6) ----------------------------------------------
+
+
+@app.command()
+def serve(
+    model: Annotated[Path, typer.Option(help="Trained run directory (written by Classifier.save / lcrnn train).")],
+    db: Annotated[str, typer.Option(help="State store: sqlite:///lcrnn.db or postgresql+psycopg://user@host/db.")],
+    port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 8000,
+    host: Annotated[str, typer.Option(help="Interface to bind; 0.0.0.0 exposes the service to the network.")] = "127.0.0.1",
+    galaxies: Annotated[Optional[Path], typer.Option(help="Galaxy catalogue (Parquet/CSV with ra, dec).")] = None,
+    max_body_bytes: Annotated[int, typer.Option(help="Largest request body accepted (413 above).")] = 4_000_000,
+    torch_threads: Annotated[int, typer.Option(help="Torch CPU threads (one step per request is tiny).")] = 1,
+) -> None:
+    """Serve real-time classifications over HTTP (and a web page at /ui/); writes need LCRNN_API_TOKEN."""
+    import os
+
+    import torch
+    import uvicorn
+
+    from lcrnn.serve.app import ServeConfig, create_app
+
+    if not (Path(model) / "config.json").is_file():
+        raise typer.BadParameter(f"{model} is not a saved run (no config.json).", param_hint="--model")
+    if not os.environ.get("LCRNN_API_TOKEN"):
+        typer.echo("warning: LCRNN_API_TOKEN is not set, so every write will be refused (403).", err=True)
+    torch.set_num_threads(torch_threads)
+    config = ServeConfig(model_dir=model, db_url=db, galaxies_path=galaxies, max_body_bytes=max_body_bytes)
+    uvicorn.run(create_app(config), host=host, port=port, log_level="info")
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Photometry CSV/Parquet files, .avro alerts, or folders of them.")],
+    db: Annotated[str, typer.Option(help="State store URL (as for lcrnn serve).")],
+    model: Annotated[Path, typer.Option(help="Trained run directory; must be the model the store was filled with.")],
+    objects: Annotated[Optional[Path], typer.Option(help="Positions (object_id, ra, dec) for tables without them.")] = None,
+    galaxies: Annotated[Optional[Path], typer.Option(help="Galaxy catalogue (Parquet/CSV with ra, dec).")] = None,
+    batch_size: Annotated[int, typer.Option(help="Observations per transaction.")] = 2000,
+    on_invalid: Annotated[str, typer.Option(help="raise: stop at a bad row; drop: drop and count bad rows.")] = "raise",
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Feed photometry tables and ZTF Avro alerts into the state store, classifying as they go."""
+    import time
+
+    from lcrnn.data.io import read_table
+    from lcrnn.serve.app import ClassificationService
+    from lcrnn.serve.ingest import ingest_files
+
+    if on_invalid not in ("raise", "drop"):
+        raise typer.BadParameter("must be 'raise' or 'drop'", param_hint="--on-invalid")
+    gal = read_table(galaxies, "galaxies") if galaxies is not None else None
+    pos = read_table(objects, "objects")[["object_id", "ra", "dec"]] if objects is not None else None
+    service = ClassificationService.from_run(model, db, gal)
+    start = time.perf_counter()
+    try:
+        s = ingest_files(paths, service, objects=pos, batch_size=batch_size, on_invalid=on_invalid, progress=progress)
+    finally:
+        service.store.close()
+    dropped = f", dropped {s.dropped}" if s.dropped else ""
+    typer.echo(
+        f"{s.files} file(s): {s.registered} new object(s), {s.accepted} detection(s) classified, "
+        f"{s.duplicates} repeat(s) ignored, {s.upper_limits} upper limit(s), {s.rebuilt} rebuild(s){dropped} "
+        f"in {time.perf_counter() - start:.1f} s"
+    )
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()
