@@ -1,0 +1,198 @@
+"""The simulated survey must look like the paper's data (section 2.2, Figs 1-3) and be reproducible."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from astropy import units as u
+from astropy.coordinates import SkyCoord
+from typer.testing import CliRunner
+
+from lcrnn.cli import app
+from lcrnn.data.context import compute_context
+from lcrnn.data.describe import light_curve_statistics, successive_gaps
+from lcrnn.data.io import read_survey
+from lcrnn.data.simulate import (
+    PAPER_CLASS_COUNTS,
+    SimulationConfig,
+    class_counts,
+    magnitude_error,
+    simulate_survey,
+    simulate_survey_with_truth,
+)
+from lcrnn.data.tables import validate_survey
+
+# Many more minority objects than the paper's 0.2 % / 0.5 %, so their statistics are measurable.
+FRACTIONS = {"VS": 0.7, "SN": 0.15, "AGN": 0.15}
+
+
+@pytest.fixture(scope="module")
+def simulated():
+    """2,000 objects: (survey, truth, per-object statistics with label and context)."""
+    survey, truth = simulate_survey_with_truth(
+        SimulationConfig(n_objects=2000, seed=3, class_fractions=FRACTIONS)
+    )
+    stats = light_curve_statistics(survey.photometry)
+    labels = survey.objects.set_index("object_id")["label"]
+    stats["label"] = labels.reindex(stats.index).to_numpy()
+    context = compute_context(survey.objects, survey.galaxies).set_index("object_id")
+    stats = stats.join(context)
+    return survey, truth.set_index("object_id"), stats
+
+
+def test_class_counts_reproduce_the_paper_at_its_size():
+    assert class_counts(99_201) == dict(PAPER_CLASS_COUNTS)
+    assert SimulationConfig().n_objects == 99_201
+
+
+@pytest.mark.parametrize("n", [3, 10, 1000, 12_345])
+def test_class_counts_are_proportional_and_keep_every_class(n):
+    counts = class_counts(n)
+    assert sum(counts.values()) == n
+    assert min(counts.values()) >= 1
+    for name, count in counts.items():
+        exact = n * PAPER_CLASS_COUNTS[name] / 99_201
+        # Within rounding, except where a tiny class was lifted to 1 (paid for by the largest class).
+        assert abs(count - exact) < 1 or (n < 1000 and (count == 1 or name == "VS"))
+
+
+def test_class_fractions_are_checked():
+    with pytest.raises(ValueError, match="unknown class"):
+        SimulationConfig(class_fractions={"VS": 0.9, "QSO": 0.1})
+    with pytest.raises(ValueError, match="non-negative"):
+        SimulationConfig(class_fractions={"VS": 1.0, "SN": -0.1})
+
+
+def test_same_seed_gives_the_same_survey_and_another_seed_does_not():
+    config = SimulationConfig(n_objects=150, seed=11, class_fractions=FRACTIONS)
+    a, b = simulate_survey(config), simulate_survey(config)
+    for name in ("photometry", "objects", "galaxies"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
+    c = simulate_survey(SimulationConfig(n_objects=150, seed=12, class_fractions=FRACTIONS))
+    assert not np.array_equal(a.objects["ra"].to_numpy(), c.objects["ra"].to_numpy())
+
+
+def test_tables_follow_the_schema_and_pass_validation(simulated):
+    survey, _, _ = simulated
+    checked, report = validate_survey(
+        survey.photometry, survey.objects, survey.galaxies, classes=("VS", "SN", "AGN")
+    )
+    assert report.total == 0
+    pd.testing.assert_frame_equal(checked.photometry, survey.photometry)
+    assert survey.class_counts().to_dict() == {"AGN": 300, "SN": 300, "VS": 1400}
+    phot = survey.photometry
+    assert list(phot.columns) == ["object_id", "mjd", "mag", "mag_err", "band"]
+    assert phot["mag"].dtype == np.float32 and phot["mag_err"].dtype == np.float32
+    assert set(phot["band"]) == {"L"}
+    assert (phot["mag_err"] > 0).all()
+    # Sorted by object, then time; the survey window is 2019-03-20 .. 2020-11-04.
+    order = phot.sort_values(["object_id", "mjd"]).index
+    assert (order == phot.index).all()
+    assert phot["mjd"].between(58562.0, 59158.0).all()
+    assert (survey.objects["dec"] >= -20.0).all()
+    assert "galaxy_dist_arcsec" not in survey.objects.columns  # context is computed later, not written
+
+
+def test_light_curves_have_the_papers_sampling(simulated):
+    survey, _, stats = simulated
+    # Paper: median 6 points per light curve, median ~11 days between successive points.
+    assert 4 <= stats["n_points"].median() <= 9
+    assert 7.0 <= successive_gaps(survey.photometry)["gap_days"].median() <= 16.0
+    assert stats["n_points"].min() >= 2
+    # Durations from about a day to a few hundred days (the survey lasted 595 days).
+    assert stats["duration_days"].min() < 3.0
+    assert 300.0 < stats["duration_days"].max() < 596.0
+
+
+def test_sn_are_short_lived_while_vs_and_agn_are_seen_for_longer(simulated):
+    _, _, stats = simulated
+    duration = stats.groupby("label")["duration_days"]
+    assert (stats.loc[stats.label == "SN", "duration_days"] < 100).mean() > 0.8
+    assert (stats.loc[stats.label == "VS", "duration_days"] > 300).mean() > 0.6
+    assert (stats.loc[stats.label == "AGN", "duration_days"] > 100).mean() > 0.5
+    assert duration.median()["AGN"] > 2 * duration.median()["SN"]
+
+
+def test_sn_and_agn_are_fainter_than_variable_stars(simulated):
+    _, truth, stats = simulated
+    mean_mag = stats.groupby("label")["mean_mag"].median()
+    assert mean_mag["SN"] > mean_mag["VS"] + 0.3
+    assert mean_mag["AGN"] > mean_mag["VS"] + 0.2
+    vs = stats.loc[stats.label == "VS", "mean_mag"]
+    assert vs.quantile(0.95) - vs.quantile(0.05) > 3.0  # VS span a broad range
+    # SN peaks reach 15-19.5 mag (mostly), as a 20.5-mag survey with spectroscopic labels finds them.
+    peaks = truth.loc[truth.label == "SN", "peak_mag"]
+    assert peaks.between(14.5, 19.5).mean() > 0.9
+
+
+def test_vs_crowd_the_plane_and_extragalactic_objects_avoid_it(simulated):
+    _, _, stats = simulated
+    abs_b = stats["gal_b"].abs().groupby(stats["label"])
+    assert abs_b.median()["VS"] < 10.0
+    for name in ("SN", "AGN"):
+        assert (stats.loc[stats.label == name, "gal_b"].abs() > 10).mean() > 0.85
+
+
+def test_hosts_sit_where_they_should_and_some_are_missing(simulated):
+    _, truth, stats = simulated
+    dist = stats["galaxy_dist_arcsec"]
+    near = (dist < 60).groupby(stats["label"]).mean()
+    assert near["VS"] < 0.1
+    assert 0.55 < near["SN"] < 0.95 and 0.55 < near["AGN"] < 0.95  # mostly, not all
+    hosted = truth["host_catalogued"]
+    agn = (truth.label == "AGN") & hosted
+    sn = (truth.label == "SN") & hosted
+    assert (dist[agn] < 1.0).all()  # nuclear
+    assert dist[sn].between(0.0, 10.01).all()
+    assert dist[sn].median() > 1.5
+
+
+def test_field_galaxy_density_gives_a_few_percent_chance_matches(simulated):
+    survey, _, stats = simulated
+    # Probe points 100" from each extragalactic object (inside the simulated patch, beyond any host).
+    ext = stats[stats.label != "VS"]
+    centre = SkyCoord(
+        ra=survey.objects.set_index("object_id").loc[ext.index, "ra"].to_numpy() * u.deg,
+        dec=survey.objects.set_index("object_id").loc[ext.index, "dec"].to_numpy() * u.deg,
+    )
+    probes = [centre.directional_offset_by(angle * u.deg, 100 * u.arcsec) for angle in (0, 90, 180, 270)]
+    ra = np.concatenate([p.ra.deg for p in probes])
+    dec = np.concatenate([p.dec.deg for p in probes])
+    probe_table = pd.DataFrame({"object_id": np.arange(len(ra)).astype(str), "ra": ra, "dec": dec})
+    chance = (compute_context(probe_table, survey.galaxies)["galaxy_dist_arcsec"] < 60).mean()
+    assert 0.03 < chance < 0.12  # GLADE-like ~80 galaxies per deg^2: 1 - exp(-80 * pi * (1/60)^2) = 6.7 %
+
+
+def test_error_curve_is_monotone_with_about_0p2_mag_at_the_limit(simulated):
+    mags = np.linspace(11.0, 21.5, 200)
+    err = magnitude_error(mags)
+    assert np.all(np.diff(err) > 0)
+    assert 0.18 < float(magnitude_error(20.5)) < 0.24
+    assert 0.01 <= float(magnitude_error(13.0)) <= 0.02
+    # The survey's own errors follow the same law, and nothing far beyond the limit is detected.
+    phot = simulated[0].photometry
+    faint = phot["mag"] > 20.0
+    assert phot.loc[faint, "mag_err"].median() > 0.12
+    assert phot.loc[phot["mag"] < 15.0, "mag_err"].median() < 0.03
+    assert phot["mag"].max() < 21.3
+
+
+def test_quiet_states_of_variables_go_unseen(simulated):
+    # Miras swing by magnitudes; their faint phases fall below the limit, so their detections are bright.
+    _, truth, stats = simulated
+    miras = truth.index[(truth.subtype == "M") & (truth.base_mag > 19.0)]
+    assert len(miras) > 5
+    assert (stats.loc[miras, "mean_mag"] < truth.loc[miras, "base_mag"]).mean() > 0.8
+
+
+def test_cli_simulate_writes_a_survey_that_reads_back(tmp_path):
+    out = tmp_path / "sim"
+    result = CliRunner().invoke(app, ["simulate", "--out", str(out), "--n-objects", "300", "--seed", "5"])
+    assert result.exit_code == 0, result.output
+    expected = class_counts(300)
+    assert expected == {"VS": 297, "SN": 1, "AGN": 2}
+    assert all(f"{name} {n}" in result.output for name, n in expected.items())
+    survey = read_survey(out)
+    assert survey.class_counts().to_dict() == dict(sorted(expected.items()))
+    assert len(survey.galaxies) > 0
