@@ -312,18 +312,12 @@ def describe(
     out: Annotated[Path, typer.Option(help="Directory for summary.json and the paper's Figs 1-3 as PNG.")],
 ) -> None:
     """Per-class statistics of a survey (paper section 2.2) and its Figs 1-3."""
-    from lcrnn.data.context import compute_context
-    from lcrnn.data.describe import describe_survey, format_summary, write_summary
     from lcrnn.data.io import read_survey
-    from lcrnn.evaluate.data_figures import save_data_figures
+    from lcrnn.reproduce import describe_to_directory
 
-    survey = read_survey(data)
-    context = compute_context(survey.objects, survey.galaxies)
-    table = describe_survey(survey, context=context)
-    typer.echo(format_summary(table))
-    summary = write_summary(table, Path(out) / "summary.json")
-    figures = save_data_figures(survey, out, context=context)
-    typer.echo(f"statistics written to {summary}; figures: {', '.join(p.name for p in figures)}")
+    summary, figures = describe_to_directory(read_survey(data), out)
+    typer.echo(summary)
+    typer.echo(f"statistics written to {Path(out) / 'summary.json'}; figures: {', '.join(p.name for p in figures)}")
 
 
 # --- serve / ingest: real-time classification (issue 6) ----------------------------------------------

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-__all__ = ["Profile", "PROFILES", "reproduce"]
+__all__ = ["Profile", "PROFILES", "reproduce", "describe_to_directory"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,19 @@ PROFILES = {
 }
 
 
+def describe_to_directory(survey, out: str | Path) -> tuple[str, list[Path]]:
+    """Per-class statistics (printed table, `summary.json`) and the paper's Figs 1-3 for `survey` into `out`."""
+    from lcrnn.data.context import compute_context
+    from lcrnn.data.describe import describe_survey, format_summary, write_summary
+    from lcrnn.evaluate.data_figures import save_data_figures
+
+    context = compute_context(survey.objects, survey.galaxies)
+    table = describe_survey(survey, context=context)
+    write_summary(table, Path(out) / "summary.json")
+    figures = save_data_figures(survey, out, context=context)
+    return format_summary(table), figures
+
+
 def reproduce(out: str | Path, profile: str = "quick", data: str | Path | None = None, n_objects: int | None = None,
               seed: int = 0, workers: int = 1, storage: str | None = None,
               echo: Callable[[str], None] = print) -> dict:
@@ -40,7 +53,6 @@ def reproduce(out: str | Path, profile: str = "quick", data: str | Path | None =
     Returns a dict with the paths written and the test metrics of the main model.
     """
     from lcrnn.classifier import Classifier
-    from lcrnn.data.describe import describe_survey
     from lcrnn.data.io import read_survey, write_survey
     from lcrnn.data.simulate import SimulationConfig, simulate_survey
     from lcrnn.train.run import train_run
@@ -65,7 +77,8 @@ def reproduce(out: str | Path, profile: str = "quick", data: str | Path | None =
     echo(f"      {survey.n_objects} objects: " + ", ".join(f"{k} {v}" for k, v in survey.class_counts().items()))
 
     echo(f"[2/4] describing the data into {out / 'describe'} ...")
-    describe_survey(survey, out / "describe")
+    summary, _ = describe_to_directory(survey, out / "describe")
+    echo(summary)
 
     result: dict = {"profile": prof.name, "data": str(data)}
     if prof.grid:
