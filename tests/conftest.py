@@ -47,3 +47,9 @@ def make_toy_survey(n_per_class: dict[str, int] | None = None, seed: int = 0, ma
 def toy_survey():
     """(photometry, objects, galaxies) of 240 separable light curves."""
     return make_toy_survey()
+
+
+@pytest.fixture(scope="session")
+def toy_survey_factory():
+    """`make_toy_survey` itself, for tests that need other sizes or seeds."""
+    return make_toy_survey

@@ -109,12 +109,13 @@ def reproduce(
     seed: Annotated[int, typer.Option(help="Seed for the simulation, split and training.")] = 0,
     workers: Annotated[int, typer.Option(help="Grid workers on this machine (paper profile).")] = 1,
     storage: Annotated[Optional[str], typer.Option(help="Optuna storage URL shared by grid workers (paper profile).")] = None,
+    epochs: Annotated[Optional[int], typer.Option(help="Override the profile's epochs per model.")] = None,
 ) -> None:
     """The main job: simulate the survey, describe it, train, classify the test split and write the report."""
     from lcrnn.reproduce import reproduce as run_reproduce
 
     run_reproduce(out=out, profile=profile, data=data, n_objects=n_objects, seed=seed, workers=workers,
-                  storage=storage, echo=typer.echo)
+                  storage=storage, epochs=epochs, echo=typer.echo)
 
 
 @app.command()

@@ -7,7 +7,7 @@ Two profiles. `quick` trains one GRU with the weighted focal loss long enough to
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -46,7 +46,7 @@ def describe_to_directory(survey, out: str | Path) -> tuple[str, list[Path]]:
 
 
 def reproduce(out: str | Path, profile: str = "quick", data: str | Path | None = None, n_objects: int | None = None,
-              seed: int = 0, workers: int = 1, storage: str | None = None,
+              seed: int = 0, workers: int = 1, storage: str | None = None, epochs: int | None = None,
               echo: Callable[[str], None] = print) -> dict:
     """Simulate (unless `data` is given), describe, train, classify the test split, and report.
 
@@ -60,6 +60,8 @@ def reproduce(out: str | Path, profile: str = "quick", data: str | Path | None =
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     prof = PROFILES[profile]
+    if epochs is not None:
+        prof = replace(prof, epochs=epochs)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
