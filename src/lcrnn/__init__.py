@@ -9,7 +9,7 @@ try:
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0.0.0+local"
 
-__all__ = ["__version__", "Classifier"]
+__all__ = ["Classifier", "__version__"]
 
 
 def __getattr__(name: str):

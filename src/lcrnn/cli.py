@@ -7,7 +7,7 @@ Heavy imports (torch, astropy, matplotlib) happen inside the commands to keep `l
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -43,7 +43,7 @@ def train(
     batch_size: Annotated[int, typer.Option(help="Mini-batch size (paper: 128).")] = 128,
     no_context: Annotated[bool, typer.Option("--no-context", help="Light curve only (paper section 5.4).")] = False,
     stratified_batches: Annotated[bool, typer.Option(help="Class-stratified mini-batches.")] = False,
-    early_stopping: Annotated[Optional[int], typer.Option(help="Stop after N epochs without a better val AUC.")] = None,
+    early_stopping: Annotated[int | None, typer.Option(help="Stop after N epochs without a better val AUC.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for the split, weights and batch order.")] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     fresh: Annotated[bool, typer.Option("--fresh", help="Ignore an interrupted run's checkpoint.")] = False,
@@ -68,7 +68,7 @@ def predict(
     model: Annotated[Path, typer.Option(help="Run directory written by `lcrnn train`.")],
     data: Annotated[Path, typer.Option(help="Survey directory with photometry and objects (galaxies optional).")],
     out: Annotated[Path, typer.Option(help="CSV to write: object_id, p_<class>..., predicted.")],
-    first_n: Annotated[Optional[int], typer.Option(help="Use only each light curve's first N observations.")] = None,
+    first_n: Annotated[int | None, typer.Option(help="Use only each light curve's first N observations.")] = None,
     split: Annotated[str, typer.Option(help="all, or only the objects of the model's train/val/test split.")] = "all",
 ) -> None:
     """Classify every object of a survey directory with a trained model."""
@@ -104,12 +104,12 @@ def predict(
 def reproduce(
     out: Annotated[Path, typer.Option(help="Directory for the data, runs, figures and report.")] = Path("runs/quick"),
     profile: Annotated[str, typer.Option(help="quick (one GRU focal model, ~15 min on 2 cores) or paper (full grid).")] = "quick",
-    data: Annotated[Optional[Path], typer.Option(help="Use this survey directory instead of simulating one.")] = None,
-    n_objects: Annotated[Optional[int], typer.Option(help="Simulate this many objects instead of the paper's 99,201.")] = None,
+    data: Annotated[Path | None, typer.Option(help="Use this survey directory instead of simulating one.")] = None,
+    n_objects: Annotated[int | None, typer.Option(help="Simulate this many objects instead of the paper's 99,201.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for the simulation, split and training.")] = 0,
     workers: Annotated[int, typer.Option(help="Grid workers on this machine (paper profile).")] = 1,
-    storage: Annotated[Optional[str], typer.Option(help="Optuna storage URL shared by grid workers (paper profile).")] = None,
-    epochs: Annotated[Optional[int], typer.Option(help="Override the profile's epochs per model.")] = None,
+    storage: Annotated[str | None, typer.Option(help="Optuna storage URL shared by grid workers (paper profile).")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Override the profile's epochs per model.")] = None,
 ) -> None:
     """The main job: simulate the survey, describe it, train, classify the test split and write the report."""
     from lcrnn.reproduce import reproduce as run_reproduce

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["LcrnnError", "InvalidLightCurveError", "InvalidTableError", "NotFittedError", "LcrnnWarning"]
+__all__ = ["InvalidLightCurveError", "InvalidTableError", "LcrnnError", "LcrnnWarning", "NotFittedError"]
 
 
 class LcrnnError(Exception):

@@ -7,11 +7,11 @@ Two profiles. `quick` trains one GRU with the weighted focal loss long enough to
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
 
-__all__ = ["Profile", "PROFILES", "reproduce", "describe_to_directory"]
+__all__ = ["PROFILES", "Profile", "describe_to_directory", "reproduce"]
 
 
 @dataclass(frozen=True)
@@ -84,11 +84,14 @@ def reproduce(out: str | Path, profile: str = "quick", data: str | Path | None =
 
     result: dict = {"profile": prof.name, "data": str(data)}
     if prof.grid:
-        from lcrnn.train.search import run_grid, summarise_grid
+        from lcrnn.train.search import GridConfig, run_grid, summarise_grid
 
         echo(f"[3/4] running the Table 1 grid ({prof.epochs} epochs per model) ...")
-        run_grid(data=data, out=out / "grid", storage=storage, workers=workers, epochs=prof.epochs, lr=prof.lr)
-        runs = summarise_grid(out / "grid", storage=storage)
+        run_grid(data, out / "grid", GridConfig(epochs=prof.epochs, lr=prof.lr, seed=seed), storage=storage,
+                 workers=workers)
+        table = summarise_grid(out / "grid", storage=storage, data=data, report=False)
+        echo(table.to_string(index=False))
+        runs = [Path(p) for p in table["run_dir"]] if "run_dir" in table else []
         result["table2"] = str(out / "grid" / "table2.md")
     else:
         echo(f"[3/4] training GRU + weighted focal loss ({prof.description}) ...")

@@ -17,7 +17,7 @@ from safetensors.torch import load_file, save_file
 
 from lcrnn.errors import LcrnnError
 
-__all__ = ["save_model", "load_model", "save_training_state", "load_training_state", "MODEL_FILE", "CONFIG_FILE"]
+__all__ = ["CONFIG_FILE", "MODEL_FILE", "load_model", "load_training_state", "save_model", "save_training_state"]
 
 MODEL_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"

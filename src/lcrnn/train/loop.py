@@ -25,7 +25,7 @@ from lcrnn.model.losses import make_loss
 from lcrnn.model.network import MixedInputRNN
 from lcrnn.train.checkpoint import load_training_state, save_training_state
 
-__all__ = ["TrainConfig", "TrainResult", "train", "resolve_device", "SequenceTensors", "predict_logits"]
+__all__ = ["SequenceTensors", "TrainConfig", "TrainResult", "predict_logits", "resolve_device", "train"]
 
 
 @dataclass(frozen=True)

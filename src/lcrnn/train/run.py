@@ -22,7 +22,7 @@ from lcrnn.data.sequences import SequenceSet
 from lcrnn.data.tables import Survey
 from lcrnn.train.loop import hand_till_auc
 
-__all__ = ["train_run", "split_scores"]
+__all__ = ["split_scores", "train_run"]
 
 
 def split_scores(clf: Classifier, seqs: SequenceSet, part: str) -> dict:
@@ -34,7 +34,7 @@ def split_scores(clf: Classifier, seqs: SequenceSet, part: str) -> dict:
     proba = clf.predict_proba_sequences(sub)
     auc = hand_till_auc(sub.labels, proba, len(clf.classes_))
     f1 = f1_score(sub.labels, proba.argmax(axis=1), average="macro", labels=np.arange(len(clf.classes_)))
-    return {"n": int(len(index)), "auc_hand_till": None if np.isnan(auc) else auc, "f1_macro": float(f1)}
+    return {"n": len(index), "auc_hand_till": None if np.isnan(auc) else auc, "f1_macro": float(f1)}
 
 
 def train_run(clf: Classifier, survey: Survey, out: str | Path, resume: bool = True) -> dict:
@@ -55,7 +55,7 @@ def train_run(clf: Classifier, survey: Survey, out: str | Path, resume: bool = T
     metrics = {
         "run": out.name,
         "best_epoch": clf.best_epoch_,
-        "epochs_run": int(len(clf.history_)),
+        "epochs_run": len(clf.history_),
         "seconds_per_epoch": float(clf.history_["seconds"].diff().fillna(clf.history_["seconds"]).median()),
         "validation": split_scores(clf, seqs, "val"),
         "test": split_scores(clf, seqs, "test"),
