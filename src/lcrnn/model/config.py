@@ -1,0 +1,122 @@
+"""Hyperparameters of the mixed-input network, as one frozen dataclass that round-trips through JSON.
+
+Defaults follow Burhanudin et al. 2021, section 3.2 and Table 1, and the authors' published Keras code
+(sigmoid in both dense layers).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from lcrnn.errors import LcrnnError
+
+__all__ = [
+    "ACTIVATIONS",
+    "RNN_KINDS",
+    "InvalidConfigError",
+    "InvalidModelInputError",
+    "ModelModeError",
+    "NetworkConfig",
+]
+
+RNN_KINDS = ("gru", "lstm")
+ACTIVATIONS = ("sigmoid", "relu", "tanh", "elu")
+
+
+class InvalidConfigError(LcrnnError, ValueError):
+    """A network or loss hyperparameter has a value the model cannot use."""
+
+
+class InvalidModelInputError(LcrnnError, ValueError):
+    """Tensors handed to the network have the wrong shape, dtype or lengths."""
+
+
+class ModelModeError(LcrnnError, RuntimeError):
+    """A method was called in the wrong train/eval mode (e.g. ``step`` in training mode)."""
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Architecture of :class:`lcrnn.model.MixedInputRNN`.
+
+    Parameters
+    ----------
+    rnn : {"gru", "lstm"}
+        Recurrent cell of both stacked layers.
+    hidden : int
+        Output size of each recurrent layer (paper Table 1: 100 or 150).
+    dense : int
+        Neurons in each of the two dense layers (Table 1: 100 or 200).
+    dropout : float
+        Fraction of units dropped after each recurrent layer and the first dense layer.
+    use_context : bool
+        Concatenate the context vector (l, b, galaxy distance) to the recurrent summary (paper section 3.2);
+        False gives the time-series-only network of the paper's section 5.4.
+    activation : {"sigmoid", "relu", "tanh", "elu"}
+        Non-linearity of both dense layers.
+    n_features : int
+        Values per time step (t - t_first, mag, mag_err).
+    n_context : int
+        Length of the context vector.
+    l2 : float
+        Keras-style L2 factor on the second dense layer's weights (Table 1: 0.01).
+    """
+
+    rnn: Literal["gru", "lstm"] = "gru"  # recurrent cell; the paper trains both
+    hidden: int = 150  # recurrent output size (Table 1: 100 or 150)
+    dense: int = 200  # neurons per dense layer (Table 1: 100 or 200)
+    dropout: float = 0.4  # fraction dropped (Table 1, section 4.2)
+    use_context: bool = True  # mixed input: append (l, b, d_G) to the RNN summary
+    activation: Literal["sigmoid", "relu", "tanh", "elu"] = "sigmoid"  # the authors' code uses sigmoid
+    n_features: int = 3  # per-step inputs: t - t_first [days], mag, mag_err
+    n_context: int = 3  # context inputs: gal_l, gal_b, galaxy_dist_arcsec
+    l2: float = 0.01  # L2 factor lambda on dense2's weights (Table 1)
+
+    def __post_init__(self) -> None:
+        if self.rnn not in RNN_KINDS:
+            raise InvalidConfigError(f"rnn={self.rnn!r} is not supported; use one of {RNN_KINDS}.")
+        if self.activation not in ACTIVATIONS:
+            raise InvalidConfigError(
+                f"activation={self.activation!r} is not supported; use one of {ACTIVATIONS}."
+            )
+        for name in ("hidden", "dense", "n_features", "n_context"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InvalidConfigError(f"{name}={value!r} must be a positive integer.")
+        if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)):
+            raise InvalidConfigError(f"dropout={self.dropout!r} must be a number in [0, 1).")
+        if not 0.0 <= self.dropout < 1.0:
+            raise InvalidConfigError(f"dropout={self.dropout!r} must be in [0, 1).")
+        if isinstance(self.l2, bool) or not isinstance(self.l2, (int, float)) or self.l2 < 0:
+            raise InvalidConfigError(f"l2={self.l2!r} must be a number >= 0.")
+        if not isinstance(self.use_context, bool):
+            raise InvalidConfigError(f"use_context={self.use_context!r} must be True or False.")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict of every field."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> NetworkConfig:
+        """Rebuild from :meth:`to_dict` output; unknown keys are an error so typos are not silently lost.
+
+        Parameters
+        ----------
+        d : dict
+            Field names to values; missing fields take their defaults.
+
+        Returns
+        -------
+        NetworkConfig
+        """
+        if not isinstance(d, dict):
+            raise InvalidConfigError(f"NetworkConfig.from_dict needs a dict, got {type(d).__name__}.")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise InvalidConfigError(
+                f"unknown NetworkConfig field(s) {unknown}; known fields are {sorted(known)}."
+            )
+        return cls(**d)
