@@ -1,0 +1,435 @@
+"""Classify objects as their observations arrive: one recurrent step per new observation.
+
+The batch model reads an object's first ``max_len`` observations (sorted by time) and returns class
+probabilities. Because its recurrent layers read the light curve left to right, the state after ``k``
+observations is all it needs to continue: :class:`IncrementalClassifier` keeps that state per object and
+advances it by one :meth:`MixedInputRNN.step <lcrnn.model.network.MixedInputRNN.step>` when a new observation
+arrives, so its probabilities after ``k`` observations equal the batch model's on the first ``k``.
+
+Three situations break the simple "one more step" picture, and each is handled so the state is never wrong:
+
+* **past max_len** the batch model ignores every observation after the first ``max_len``; so do we (they are
+  stored, counted and show up in the history with unchanged probabilities);
+* **out of order** an observation older than the object's latest changes the sequence (and, if older than the
+  first, every ``t - t_first``), so the object's state is rebuilt from its stored photometry;
+* **many objects at once** all objects that get a new observation advance in one batched step call.
+
+The class works on plain arrays and :class:`ObjectState` records; the state store
+(:mod:`lcrnn.serve.store`) loads and saves them atomically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+import torch
+
+from lcrnn.errors import LcrnnError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lcrnn.classifier import Classifier
+
+__all__ = ["IncrementalClassifier", "ModelMismatchError", "ObjectState", "Photometry", "Update"]
+
+
+class ModelMismatchError(LcrnnError, ValueError):
+    """A stored state or input does not fit the loaded model (other classes, other state size)."""
+
+
+class Photometry(NamedTuple):
+    """Detections of one object: times (MJD), magnitudes and their errors, as 1-d arrays of equal length.
+
+    The network reads them in time order: build with :meth:`Photometry.of`, which sorts.
+    """
+
+    mjd: np.ndarray
+    mag: np.ndarray
+    mag_err: np.ndarray
+
+    @classmethod
+    def of(cls, mjd: Sequence[float], mag: Sequence[float], mag_err: Sequence[float]) -> Photometry:
+        """Build from any sequences, sorted by time (the order the network reads them in)."""
+        mjd_a = np.asarray(mjd, dtype=np.float64).reshape(-1)
+        mag_a = np.asarray(mag, dtype=np.float64).reshape(-1)
+        err_a = np.asarray(mag_err, dtype=np.float64).reshape(-1)
+        if not (len(mjd_a) == len(mag_a) == len(err_a)):
+            raise ValueError(
+                f"mjd, mag and mag_err must have equal lengths, got {len(mjd_a)}, {len(mag_a)}, {len(err_a)}."
+            )
+        order = np.argsort(mjd_a, kind="stable")
+        return cls(mjd_a[order], mag_a[order], err_a[order])
+
+    def __len__(self) -> int:  # NamedTuple's len would be 3
+        return int(self.mjd.shape[0])
+
+
+@dataclass(frozen=True)
+class ObjectState:
+    """What the classifier remembers about one object between updates.
+
+    Parameters
+    ----------
+    context
+        Raw (unscaled) context ``(gal_l, gal_b, galaxy_dist_arcsec)``, shape (3,), or None for a model
+        without context input.
+    n_obs
+        Number of detections seen so far (including those past ``max_len``).
+    first_mjd, last_mjd
+        Time of the earliest and latest detection (None before the first).
+    state
+        Flat float32 recurrent state after ``min(n_obs, max_len)`` steps, or None before the first.
+    probabilities
+        Class probabilities after those steps, or None before the first detection.
+    """
+
+    context: np.ndarray | None = None
+    n_obs: int = 0
+    first_mjd: float | None = None
+    last_mjd: float | None = None
+    state: np.ndarray | None = None
+    probabilities: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Update:
+    """The outcome of feeding new detections of one object.
+
+    ``history`` holds one row of class probabilities per detection, starting at detection number
+    ``history_start`` (0-based, in time order): after an in-order update that is the first new detection,
+    after a rebuild it is 0 (the whole history was recomputed). ``history_mjd`` gives each row's time.
+    """
+
+    state: ObjectState
+    history: np.ndarray  # (m, n_classes)
+    history_mjd: np.ndarray  # (m,)
+    history_start: int
+    rebuilt: bool
+
+
+# FeatureScaler.to_dict() keys, and the shorter names some callers use.
+_SCALER_KEYS = {
+    "seq_mean": ("mean", "seq_mean"),
+    "seq_std": ("std", "seq_std"),
+    "ctx_mean": ("context_mean", "ctx_mean"),
+    "ctx_std": ("context_std", "ctx_std"),
+}
+
+
+def _scaler_stats(scaler: Any) -> dict[str, np.ndarray | None]:
+    """Means and standard deviations (float64) from a FeatureScaler or its dictionary."""
+    d = scaler.to_dict() if hasattr(scaler, "to_dict") else scaler
+    if not isinstance(d, Mapping):
+        raise ModelMismatchError(
+            f"scaler must be a FeatureScaler or its to_dict(), got {type(scaler).__name__}."
+        )
+    out: dict[str, np.ndarray | None] = {}
+    for name, aliases in _SCALER_KEYS.items():
+        value = next((d[a] for a in aliases if d.get(a) is not None), None)
+        if value is None and name.startswith("seq"):
+            raise ModelMismatchError(
+                f"The scaler lacks {aliases[0]!r} (the time-series statistics); pass FeatureScaler.to_dict() "
+                "of the trained model."
+            )
+        out[name] = None if value is None else np.asarray(value, dtype=np.float64)
+    return out
+
+
+def _batch_axis(one: torch.Tensor, two: torch.Tensor) -> int:
+    """Which axis of a state tensor indexes objects: the one that grows from batch size 1 to 2."""
+    diff = [i for i, (a, b) in enumerate(zip(one.shape, two.shape)) if a != b]
+    if len(diff) != 1 or one.shape[diff[0]] != 1 or two.shape[diff[0]] != 2:
+        raise ModelMismatchError(
+            f"Cannot tell the batch axis of a recurrent state of shape {tuple(one.shape)} / {tuple(two.shape)}; "
+            "MixedInputRNN.initial_state(batch_size) must put batch_size on exactly one axis."
+        )
+    return diff[0]
+
+
+class IncrementalClassifier:
+    """Advance objects' recurrent states one observation at a time, in batches.
+
+    Parameters
+    ----------
+    network
+        A trained :class:`lcrnn.model.network.MixedInputRNN` (put in eval mode here).
+    scaler
+        The fitted :class:`~lcrnn.data.sequences.FeatureScaler` or its ``to_dict()``: means and standard
+        deviations of ``(t - t_first, mag, mag_err)`` and of the context; features are scaled as
+        ``(x - mean) / std``.
+    classes
+        Class names, in the order of the network's outputs.
+    max_len
+        The batch model keeps only the first ``max_len`` observations of each light curve; so do we.
+
+    Examples
+    --------
+    >>> inc = IncrementalClassifier.from_classifier(lcrnn.Classifier.load("runs/gru-focal"))  # doctest: +SKIP
+    >>> [u] = inc.update_many([ObjectState(context=ctx)], [Photometry.of([59000.1], [18.2], [0.05])])
+    >>> dict(zip(inc.classes, u.state.probabilities))  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        network: torch.nn.Module,
+        scaler: Any,
+        classes: Sequence[str],
+        max_len: int = 30,
+    ) -> None:
+        if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1:
+            raise ValueError(f"max_len must be a positive integer, got {max_len!r}.")
+        stats = _scaler_stats(scaler)
+        self.network = network.eval()
+        self.classes: tuple[str, ...] = tuple(str(c) for c in classes)
+        self.max_len = max_len
+        config = getattr(network, "config", None)
+        self.uses_context = bool(getattr(config, "use_context", True))
+        # Float64 statistics applied to float32 raw values, then cast: the arithmetic FeatureScaler.transform does.
+        self._seq_mean, self._seq_std = stats["seq_mean"], stats["seq_std"]
+        if self.uses_context:
+            if stats.get("ctx_mean") is None:
+                raise ModelMismatchError(
+                    "The network reads context but the scaler has no context statistics; "
+                    "pass the FeatureScaler (or its to_dict()) the network was trained with."
+                )
+            self._ctx_mean, self._ctx_std = stats["ctx_mean"], stats["ctx_std"]
+        with torch.inference_mode():
+            one = network.initial_state(1)
+            two = network.initial_state(2)
+        self._axes = [_batch_axis(a, b) for a, b in zip(one, two)]
+        # Per-object shape of each state tensor once its batch axis is moved to the front.
+        self._shapes = [tuple(np.delete(np.array(t.shape), ax)) for t, ax in zip(one, self._axes)]
+        self._sizes = [int(np.prod(s)) for s in self._shapes]
+        self.state_size = int(sum(self._sizes))
+        self._initial = self._flatten(one)[0]
+
+    @classmethod
+    def from_classifier(cls, clf: Classifier) -> IncrementalClassifier:
+        """Wrap a fitted :class:`lcrnn.Classifier` (its network, scaler, classes and ``max_len``)."""
+        for attr in ("network_", "scaler_", "classes_"):
+            if getattr(clf, attr, None) is None:
+                raise ModelMismatchError(
+                    f"The classifier has no {attr}; fit it or load a trained run with Classifier.load(run_dir)."
+                )
+        return cls(clf.network_, clf.scaler_, clf.classes_, int(clf.max_len))
+
+    # --- state tensors <-> flat float32 rows ------------------------------------------------------------
+
+    def _flatten(self, state: Sequence[torch.Tensor]) -> np.ndarray:
+        parts = [
+            torch.movedim(t, ax, 0).reshape(t.shape[ax], -1).to(torch.float32)
+            for t, ax in zip(state, self._axes)
+        ]
+        return torch.cat(parts, dim=1).numpy().copy()  # (B, state_size)
+
+    def _unflatten(self, flat: np.ndarray) -> tuple[torch.Tensor, ...]:
+        flat_t = torch.from_numpy(np.ascontiguousarray(flat, dtype=np.float32))
+        out, start = [], 0
+        for shape, size, ax in zip(self._shapes, self._sizes, self._axes):
+            part = flat_t[:, start : start + size].reshape((flat_t.shape[0], *shape))
+            out.append(torch.movedim(part, 0, ax).contiguous())
+            start += size
+        return tuple(out)
+
+    def initial_state(self) -> np.ndarray:
+        """The flat state of an object with no observations yet, shape (state_size,)."""
+        return self._initial.copy()
+
+    # --- one batched step ---------------------------------------------------------------------------------
+
+    def _scale_context(self, context: np.ndarray | None, n: int) -> torch.Tensor | None:
+        if not self.uses_context:
+            return None
+        if context is None:
+            raise ModelMismatchError("The network reads context (l, b, galaxy distance) but none was given.")
+        ctx = np.asarray(context, dtype=np.float32).reshape(n, -1)
+        return torch.from_numpy(((ctx - self._ctx_mean) / self._ctx_std).astype(np.float32))
+
+    def step(
+        self,
+        states: np.ndarray,
+        t_rel: np.ndarray,
+        mag: np.ndarray,
+        mag_err: np.ndarray,
+        context: np.ndarray | None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Advance ``n`` objects by one observation each, in one network call.
+
+        Parameters
+        ----------
+        states
+            Flat states, shape (n, state_size).
+        t_rel
+            Days since each object's first detection, shape (n,).
+        mag, mag_err
+            The new observations, shape (n,).
+        context
+            Raw context, shape (n, 3), or None for a model without context.
+
+        Returns
+        -------
+        probabilities : ndarray, shape (n, n_classes)
+        new_states : ndarray, shape (n, state_size)
+        """
+        n = int(np.asarray(states).shape[0])
+        raw = np.stack(
+            [np.asarray(t_rel, np.float32), np.asarray(mag, np.float32), np.asarray(mag_err, np.float32)],
+            axis=1,
+        )
+        x = torch.from_numpy(((raw - self._seq_mean) / self._seq_std).astype(np.float32))  # (n, 3)
+        with torch.inference_mode():
+            logits, new_state = self.network.step(x, self._unflatten(states), self._scale_context(context, n))
+            probs = torch.softmax(logits.to(torch.float32), dim=-1)
+        return probs.numpy().copy(), self._flatten(new_state)
+
+    # --- whole updates -------------------------------------------------------------------------------------
+
+    def needs_rebuild(self, current: ObjectState, new: Photometry) -> bool:
+        """True when a new detection is not later than the object's latest, so appending would be wrong."""
+        return current.last_mjd is not None and len(new) > 0 and float(new.mjd.min()) <= current.last_mjd
+
+    def update_many(
+        self,
+        current: Sequence[ObjectState],
+        new: Sequence[Photometry],
+        full: Sequence[Photometry | None] | None = None,
+    ) -> list[Update]:
+        """Feed new detections of many objects, advancing all of them together, one step call per round.
+
+        Parameters
+        ----------
+        current
+            Each object's state before this update.
+        new
+            Each object's new detections (may be empty).
+        full
+            For objects that need a rebuild (see :meth:`needs_rebuild`): all their detections, stored and
+            new, without duplicates; None elsewhere. An object that needs a rebuild but has no ``full`` entry
+            is an error, never a silently wrong state.
+
+        Returns
+        -------
+        list of Update
+            One per object, in the input order.
+        """
+        if full is None:
+            full = [None] * len(current)
+        if not (len(current) == len(new) == len(full)):
+            raise ValueError("current, new and full must have one entry per object.")
+
+        # Each job: steps to run from a start state; history rows are filled in afterwards.
+        starts, t_first, contexts, seqs, plans = [], [], [], [], []
+        for i, (obj, add, everything) in enumerate(zip(current, new, full)):
+            if everything is not None:
+                seq = everything
+                base, state0, first = 0, self._initial, (float(seq.mjd[0]) if len(seq) else None)
+                rebuilt = True
+            else:
+                if self.needs_rebuild(obj, add):
+                    raise ModelMismatchError(
+                        f"Object #{i} has a detection at MJD {float(add.mjd.min())} not later than its latest "
+                        f"({obj.last_mjd}); pass its full photometry so its state is rebuilt."
+                    )
+                seq, base, rebuilt = add, obj.n_obs, False
+                state0 = self._initial if obj.state is None else np.asarray(obj.state, np.float32)
+                if state0.shape != (self.state_size,):
+                    raise ModelMismatchError(
+                        f"Stored state has {state0.size} numbers, the model needs {self.state_size}: "
+                        "the store was written by another model; use a fresh database."
+                    )
+                first = (
+                    obj.first_mjd if obj.first_mjd is not None else (float(seq.mjd[0]) if len(seq) else None)
+                )
+            if len(seq) > 1 and not np.all(np.diff(seq.mjd) > 0):
+                raise ValueError(
+                    f"The detections of object #{i} are not in strictly increasing time order; build them with "
+                    "Photometry.of(...) (which sorts) and drop repeated times."
+                )
+            n_steps = max(0, min(len(seq), self.max_len - base))  # the batch model stops at max_len
+            starts.append(state0)
+            t_first.append(first)
+            contexts.append(obj.context)
+            seqs.append(seq)
+            plans.append((base, n_steps, rebuilt))
+
+        n_jobs, n_classes = len(plans), len(self.classes)
+        steps = np.array([p[1] for p in plans], dtype=np.int64)
+        max_steps = int(steps.max(initial=0))
+        # Pad the steps to run into (jobs, max_steps) arrays, so each round is a slice, not a Python loop.
+        t_rel = np.zeros((n_jobs, max_steps))
+        mag = np.zeros((n_jobs, max_steps))
+        err = np.zeros((n_jobs, max_steps))
+        for i, (seq, k) in enumerate(zip(seqs, steps)):
+            if k:
+                t_rel[i, :k] = seq.mjd[:k] - t_first[i]
+                mag[i, :k] = seq.mag[:k]
+                err[i, :k] = seq.mag_err[:k]
+        ctx_all = None
+        if self.uses_context and max_steps:
+            if any(c is None for c, k in zip(contexts, steps) if k):
+                raise ModelMismatchError("An object without context reached a model that reads context.")
+            width = next(len(c) for c in contexts if c is not None)
+            ctx_all = np.stack(
+                [np.zeros(width, np.float32) if c is None else np.asarray(c, np.float32) for c in contexts]
+            )
+        states = np.stack(starts) if starts else np.zeros((0, self.state_size), np.float32)
+        step_probs = np.zeros((n_jobs, max_steps, n_classes), np.float32)
+        for r in range(max_steps):
+            idx = np.flatnonzero(steps > r)  # objects with an r-th step to take: one network call for all
+            ctx = None if ctx_all is None else ctx_all[idx]
+            step_probs[idx, r], states[idx] = self.step(
+                states[idx], t_rel[idx, r], mag[idx, r], err[idx, r], ctx
+            )
+
+        updates = []
+        for i, (obj, seq, (base, n_steps, rebuilt)) in enumerate(zip(current, seqs, plans)):
+            last = step_probs[i, n_steps - 1] if n_steps else obj.probabilities
+            if n_steps == len(seq):  # the usual case: one row per step taken
+                history = step_probs[i, :n_steps]
+            elif last is None:
+                history = np.zeros((0, n_classes), np.float32)
+            else:  # past max_len: the probabilities stay as they were
+                history = np.concatenate(
+                    [
+                        step_probs[i, :n_steps],
+                        np.repeat(np.asarray(last, np.float32)[None], len(seq) - n_steps, axis=0),
+                    ]
+                )
+            n_obs = len(seq) if rebuilt else obj.n_obs + len(seq)
+            if len(seq):
+                last_mjd = (
+                    float(seq.mjd[-1])
+                    if rebuilt or obj.last_mjd is None
+                    else max(obj.last_mjd, float(seq.mjd[-1]))
+                )
+            else:
+                last_mjd = None if rebuilt else obj.last_mjd
+            new_state = ObjectState(
+                context=obj.context,
+                n_obs=n_obs,
+                first_mjd=t_first[i],
+                last_mjd=last_mjd,
+                state=states[i].copy() if n_obs > 0 else None,
+                probabilities=None if last is None else np.asarray(last, np.float32).copy(),
+            )
+            updates.append(
+                Update(
+                    state=new_state,
+                    history=history,
+                    history_mjd=np.asarray(seq.mjd, np.float64),
+                    history_start=0 if rebuilt else base,
+                    rebuilt=rebuilt,
+                )
+            )
+        return updates
+
+    def probabilities_of(self, photometry: Photometry, context: np.ndarray | None = None) -> np.ndarray:
+        """Probabilities after each detection of one light curve (a rebuild from nothing), shape (n, K)."""
+        [u] = self.update_many([ObjectState(context=context)], [photometry], [photometry])
+        return u.history
+
+    def describe(self) -> dict[str, Any]:
+        """What a store records to refuse states written by another model."""
+        return {"classes": list(self.classes), "state_size": self.state_size, "max_len": self.max_len}

@@ -1,0 +1,160 @@
+"""The HTTP service through FastAPI's TestClient: the routes, validation, auth and size limits."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from lcrnn.serve.app import ServeConfig, create_app
+
+TOKEN = "s3cret-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture
+def served(tmp_path, monkeypatch, incremental_factory):
+    monkeypatch.setenv("LCRNN_API_TOKEN", TOKEN)
+    inc, scaler, photometry, objects = incremental_factory("gru")
+    config = ServeConfig(db_url=f"sqlite:///{tmp_path / 'serve.db'}", max_body_bytes=20_000, max_batch=100)
+    with TestClient(create_app(config, model=inc)) as client:
+        yield client, inc, scaler, photometry, objects
+
+
+def register_all(client, objects):
+    for r in objects.itertuples():
+        resp = client.post(
+            "/objects", json={"object_id": r.object_id, "ra": r.ra, "dec": r.dec}, headers=AUTH
+        )
+        assert resp.status_code == 201, resp.text
+
+
+def test_observations_in_give_batch_model_probabilities_out(served, batch_reference):
+    client, inc, scaler, photometry, objects = served
+    register_all(client, objects)
+    rows = photometry.sample(frac=1.0, random_state=0)  # arrival order shuffled across and within objects
+    rows = rows[rows.object_id.isin(["obj000", "obj001"])].to_dict("records")
+    for i in range(0, len(rows), 25):
+        resp = client.post("/observations", json=rows[i : i + 25], headers=AUTH)
+        assert resp.status_code == 200, resp.text
+    obj = client.get("/objects/obj001").json()
+    want = batch_reference(inc, scaler, photometry[photometry.object_id == "obj001"], objects.iloc[[1]], 30)[
+        0
+    ]
+    assert set(obj["probabilities"]) == {"VS", "SN", "AGN"}
+    np.testing.assert_allclose([obj["probabilities"][c] for c in inc.classes], want, atol=1e-5)
+    assert obj["n_obs"] == 36 and len(obj["history"]) == 36 and len(obj["observations"]) == 36
+    assert obj["context"]["galaxy_dist_arcsec"] == 120.0  # no catalogue: the dummy distance
+    resp = client.post("/observations", json=rows[:5], headers=AUTH)  # repeats
+    assert resp.json()["accepted"] == 0 and resp.json()["duplicates"] == 5
+
+
+def test_candidates_are_filtered_by_class_and_threshold_newest_first(served):
+    client, _inc, *_ = served
+    for i, mjd in enumerate([59001.0, 59003.0, 59002.0]):
+        client.post("/objects", json={"object_id": f"c{i}", "ra": 10.0 * i, "dec": 5.0}, headers=AUTH)
+        client.post(
+            "/observations",
+            json=[{"object_id": f"c{i}", "mjd": mjd, "mag": 18.0, "mag_err": 0.1}],
+            headers=AUTH,
+        )
+    got = client.get("/candidates", params={"cls": "AGN", "min_prob": 0.0}).json()
+    assert [c["object_id"] for c in got] == ["c1", "c2", "c0"]
+    p = sorted(c["prob"] for c in got)
+    got = client.get("/candidates", params={"cls": "AGN", "min_prob": p[1]}).json()
+    assert len(got) == 2 and all(c["prob"] >= p[1] for c in got)
+    listed = client.get("/objects", params={"cls": got[0]["leading_class"]}).json()
+    assert all(o["leading_class"] == got[0]["leading_class"] for o in listed) and listed
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ([{"object_id": "x", "mjd": 59000.0, "mag": 18.0, "mag_err": -0.1}], "mag_err"),
+        ([{"object_id": "x", "mjd": 59000.0, "mag_err": 0.1}], "mag"),
+        ([{"object_id": "x", "mjd": "soon", "mag": 18.0, "mag_err": 0.1}], "mjd"),
+        ([{"object_id": "x", "mjd": 59000.0, "mag": 18.0, "mag_err": 0.1, "flux": 3}], "flux"),
+    ],
+)
+def test_invalid_observation_gets_422_naming_the_field(served, body, field):
+    client, *_ = served
+    resp = client.post("/observations", json=body, headers=AUTH)
+    assert resp.status_code == 422
+    assert any(err["loc"][-1] == field for err in resp.json()["detail"]), resp.json()
+
+
+def test_invalid_object_and_unknown_class_get_422(served):
+    client, *_ = served
+    resp = client.post("/objects", json={"object_id": "a", "ra": 10.0, "dec": 95.0}, headers=AUTH)
+    assert resp.status_code == 422 and resp.json()["detail"][0]["loc"] == ["body", "dec"]
+    resp = client.get("/candidates", params={"cls": "QSO"})
+    assert resp.status_code == 422 and resp.json()["detail"][0]["loc"] == ["query", "cls"]
+    assert "VS" in resp.json()["detail"][0]["msg"]
+
+
+def test_writes_need_the_bearer_token_reads_do_not(served, monkeypatch):
+    client, *_ = served
+    obj = {"object_id": "a", "ra": 10.0, "dec": 5.0}
+    assert client.post("/objects", json=obj).status_code == 401
+    assert client.post("/objects", json=obj).headers["www-authenticate"] == "Bearer"
+    assert client.post("/objects", json=obj, headers={"Authorization": "Bearer wrong"}).status_code == 403
+    assert client.post("/observations", json=[], headers={"Authorization": "Basic abc"}).status_code == 401
+    assert client.post("/objects", json=obj, headers=AUTH).status_code == 201
+    assert client.get("/objects/a").status_code == 200
+    client.app.state.token = None  # a server started without LCRNN_API_TOKEN refuses every write
+    resp = client.post("/objects", json=obj, headers=AUTH)
+    assert resp.status_code == 403 and "LCRNN_API_TOKEN" in resp.json()["detail"]
+
+
+def test_oversized_requests_get_413(served):
+    client, *_ = served
+    big = [{"object_id": "x", "mjd": 59000.0 + i, "mag": 18.0, "mag_err": 0.1} for i in range(400)]
+    resp = client.post(
+        "/observations", content=json.dumps(big), headers={**AUTH, "Content-Type": "application/json"}
+    )
+    assert resp.status_code == 413 and "bytes" in resp.json()["detail"]
+
+    def stream():  # no Content-Length: the limit counts the streamed bytes
+        body = json.dumps(big).encode()
+        for i in range(0, len(body), 4096):
+            yield body[i : i + 4096]
+
+    resp = client.post(
+        "/observations", content=stream(), headers={**AUTH, "Content-Type": "application/json"}
+    )
+    assert resp.status_code == 413
+    resp = client.post("/observations", json=big[:101], headers=AUTH)  # small enough in bytes, too many rows
+    assert resp.status_code in (413,) and "at most 100" in resp.json()["detail"]
+
+
+def test_unknown_objects_404_and_conflicting_registration_409(served):
+    client, *_ = served
+    resp = client.post(
+        "/observations", json=[{"object_id": "ghost", "mjd": 1.0, "mag": 18.0, "mag_err": 0.1}], headers=AUTH
+    )
+    assert resp.status_code == 404 and "ghost" in resp.json()["detail"]
+    assert client.get("/objects/ghost").status_code == 404
+    assert (
+        client.post("/objects", json={"object_id": "a", "ra": 1.0, "dec": 2.0}, headers=AUTH).status_code
+        == 201
+    )
+    again = client.post("/objects", json={"object_id": "a", "ra": 1.0, "dec": 2.0}, headers=AUTH)
+    assert again.status_code == 200 and again.json()["created"] is False
+    assert (
+        client.post("/objects", json={"object_id": "a", "ra": 3.0, "dec": 2.0}, headers=AUTH).status_code
+        == 409
+    )
+
+
+def test_health_openapi_and_web_page(served):
+    client, *_ = served
+    health = client.get("/healthz").json()
+    assert health["status"] == "ok" and health["classes"] == ["VS", "SN", "AGN"] and health["objects"] == 0
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/objects", "/observations", "/objects/{object_id}", "/candidates", "/healthz"):
+        assert path in paths
+    assert "security" in paths["/observations"]["post"]
+    page = client.get("/")
+    assert page.status_code == 200 and "<table" in page.text and "lcrnn" in page.text
