@@ -19,7 +19,6 @@ import sqlalchemy as sa
 from optuna.trial import TrialState
 from typer.testing import CliRunner
 
-from conftest import make_toy_survey
 from lcrnn.cli import app
 from lcrnn.data.io import write_survey
 from lcrnn.data.tables import validate_survey
@@ -44,8 +43,8 @@ TINY = GridConfig(specs=parse_configs([TINY_POINTS]), epochs=2, lr=1e-2, batch_s
 
 
 @pytest.fixture(scope="module")
-def survey_dir(tmp_path_factory) -> Path:
-    photometry, objects, galaxies = make_toy_survey({"VS": 100, "SN": 50, "AGN": 50}, seed=3)
+def survey_dir(tmp_path_factory, toy_survey_factory) -> Path:
+    photometry, objects, galaxies = toy_survey_factory({"VS": 100, "SN": 50, "AGN": 50}, seed=3)
     survey, _ = validate_survey(photometry, objects, galaxies)
     directory = tmp_path_factory.mktemp("survey")
     write_survey(survey, directory)
