@@ -1,0 +1,573 @@
+"""The real-data benchmark: lcrnn on light curves nobody here made (issue 8, item 4).
+
+Real data (``--data``, default ``/work/shared/data``): MANTRA's CRTS transients (VS / SN / AGN through the
+reader's label map) plus the Open Supernova Catalog's supernovae of 2010-2014, every light curve resampled to
+what GOTO would have seen (:mod:`lcrnn.data.resample`: one band, a window around a transient's peak, ~11-day
+gaps, GOTO's errors and depth), GWGC as the galaxy catalogue for the context. Supernovae found in both
+catalogues are kept once (from MANTRA). Three comparisons, all on the same stratified folds:
+
+1. the RNN (GRU + weighted focal loss), with and without context, trained and tested by k-fold
+   cross-validation (each fold: test = the fold, validation = a stratified 20 % of the rest for model
+   selection); optional augmented copies of the rare classes stay in their parent's fold (training only);
+2. a feature-based baseline: ``light-curve`` package features of the same resampled light curves (plus the
+   same context) into a balanced random forest (``imbalanced-learn``), trained on train + validation;
+3. sim-to-real: the same RNN trained only on a simulated survey (:mod:`lcrnn.data.simulate`), scored on each
+   fold's test objects; plus how the simulated and real light curves differ, per class, and how well a
+   random forest tells them apart.
+
+    python benchmarks/real_data.py --folds 5 --epochs 50 --augment 2 --sim-objects 20000 --sim-epochs 15 \\
+        --out benchmarks/results/real_data.json
+
+Prints tables; writes a JSON of every number and a CSV of the per-object test predictions beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import light_curve as lc
+import numpy as np
+import pandas as pd
+import torch
+from astropy import units as u
+from astropy.coordinates import SkyCoord
+from imblearn.ensemble import BalancedRandomForestClassifier
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.pipeline import make_pipeline
+from tqdm.auto import tqdm
+
+from lcrnn.classifier import Classifier
+from lcrnn.data.context import CONTEXT_COLUMNS, ContextConfig, compute_context
+from lcrnn.data.real import read_gwgc, read_mantra, read_osc
+from lcrnn.data.resample import ResampleConfig, augment_rare_classes, resample_photometry
+from lcrnn.data.simulate import SimulationConfig, simulate_survey
+from lcrnn.data.splits import Split, make_split
+from lcrnn.evaluate.crossval import add_copies, fold_splits, summarize_folds
+from lcrnn.evaluate.metrics import classification_metrics
+
+CLASSES = ("VS", "SN", "AGN")
+DUPLICATE_RADIUS_ARCSEC = 5.0  # an OSC event this close to a MANTRA supernova is the same supernova
+MAX_LEN = 30  # observations the RNN reads (paper: the first 30); the features use the same ones
+SAMPLING_FEATURES = ("n_points", "duration", "median_gap_days")  # how a curve was sampled, not its shape
+
+
+# --- data ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RealData:
+    """The resampled real survey, and the well-sampled source light curves augmentation draws from."""
+
+    photometry: pd.DataFrame  # GOTO-like, band L
+    objects: pd.DataFrame  # object_id, ra, dec, label, source
+    galaxies: pd.DataFrame  # GWGC
+    source_photometry: pd.DataFrame  # before resampling
+    notes: tuple[str, ...]
+
+
+def _require(path: Path, what: str) -> Path:
+    if not path.exists():
+        sys.exit(
+            f"error: {what} not found at {path}. Pass --data DIR, a folder holding mantra_crts_subset/, "
+            "osc_sne_2010_2014/ and gwgc_galaxies/ (the shared real data, /work/shared/data on the team "
+            "machine; each folder's SOURCE.md says where it comes from)."
+        )
+    return path
+
+
+def _osc_duplicates(mantra: pd.DataFrame, osc: pd.DataFrame) -> np.ndarray:
+    """OSC ids of events close to a MANTRA object: one supernova must not sit in two folds."""
+    if len(mantra) == 0 or len(osc) == 0:
+        return np.empty(0, dtype=str)
+    m = SkyCoord(mantra["ra"].to_numpy() * u.deg, mantra["dec"].to_numpy() * u.deg)
+    o = SkyCoord(osc["ra"].to_numpy() * u.deg, osc["dec"].to_numpy() * u.deg)
+    _, sep, _ = o.match_to_catalog_sky(m)
+    return osc["object_id"].to_numpy(dtype=str)[sep.arcsec < DUPLICATE_RADIUS_ARCSEC]
+
+
+def load_real(data: Path, resample: ResampleConfig, seed: int, max_osc: int | None) -> RealData:
+    """Read MANTRA + OSC + GWGC and resample every light curve to GOTO-like."""
+    mantra_dir = _require(data / "mantra_crts_subset", "MANTRA (mantra_crts_subset)")
+    osc_dir = _require(data / "osc_sne_2010_2014", "the Open Supernova Catalog (osc_sne_2010_2014)")
+    gwgc_dir = _require(data / "gwgc_galaxies", "GWGC (gwgc_galaxies)")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        galaxies = read_gwgc(gwgc_dir)
+        mantra = read_mantra(mantra_dir)
+        osc = read_osc(osc_dir)
+    notes = [str(w.message) for w in caught]
+
+    duplicates = _osc_duplicates(mantra.objects, osc.objects)
+    osc_objects = osc.objects[~osc.objects["object_id"].isin(duplicates)]
+    notes.append(f"{len(duplicates)} OSC events lie within {DUPLICATE_RADIUS_ARCSEC}\" of a MANTRA object "
+                 "and were left out (the same supernova, kept once from MANTRA).")
+    if max_osc is not None and len(osc_objects) > max_osc:
+        osc_objects = osc_objects.sample(n=max_osc, random_state=seed)
+        notes.append(f"OSC supernovae subsampled to {max_osc} (--max-osc).")
+    objects = pd.concat([mantra.objects.assign(source="MANTRA"), osc_objects.assign(source="OSC")],
+                        ignore_index=True)
+    if objects["object_id"].duplicated().any():
+        raise SystemExit("error: MANTRA and OSC ids collide; the benchmark needs unique object ids.")
+    source = pd.concat([mantra.photometry, osc.photometry], ignore_index=True)
+    source = source[source["object_id"].isin(objects["object_id"])].reset_index(drop=True)
+    photometry = resample_photometry(source, objects, resample, seed=seed)
+    kept = objects["object_id"].isin(photometry["object_id"])
+    notes.append(f"{int((~kept).sum())} objects kept fewer than {resample.min_points} GOTO-like points after "
+                 "resampling and were left out.")
+    objects = objects[kept].reset_index(drop=True)
+    return RealData(photometry, objects[["object_id", "ra", "dec", "label", "source"]], galaxies,
+                    source, tuple(notes))
+
+
+def _labels_of(objects: pd.DataFrame, ids: np.ndarray) -> np.ndarray:
+    return objects.set_index("object_id").loc[ids, "label"].to_numpy(dtype=str)
+
+
+# --- light-curve features for the baseline and the sim/real comparison --------------------------------------
+
+
+def _extractor() -> lc.Extractor:
+    return lc.Extractor(
+        lc.Amplitude(), lc.StandardDeviation(), lc.LinearFit(), lc.BeyondNStd(1.0), lc.Skew(), lc.Kurtosis(),
+        lc.ReducedChi2(), lc.MaximumSlope(), lc.Duration(), lc.MedianAbsoluteDeviation(),
+        lc.InterPercentileRange(0.25), lc.WeightedMean(), lc.Eta(), lc.MeanVariance(),
+    )
+
+
+def _first_points(photometry: pd.DataFrame, max_len: int = MAX_LEN) -> pd.DataFrame:
+    ordered = photometry.sort_values(["object_id", "mjd"], kind="stable")
+    return ordered[ordered.groupby("object_id").cumcount() < max_len]
+
+
+def light_curve_features(photometry: pd.DataFrame, max_len: int = MAX_LEN) -> pd.DataFrame:
+    """``light-curve`` features of each object's first ``max_len`` points; NaN where a curve is too short.
+
+    Besides the package's features: ``n_points`` and ``median_gap_days`` (which the RNN sees through its
+    time input), so the forest is not handicapped against it.
+    """
+    first = _first_points(photometry, max_len)
+    extractor = _extractor()
+    ids, series, extra = [], [], []
+    for object_id, group in first.groupby("object_id", sort=True):
+        t = group["mjd"].to_numpy(np.float64)
+        m = group["mag"].to_numpy(np.float64)
+        e = group["mag_err"].to_numpy(np.float64)
+        ids.append(str(object_id))
+        series.append((t, m, e))
+        extra.append((t.size, float(np.median(np.diff(t))) if t.size > 1 else np.nan))
+    values = extractor.many(series, fill_value=np.nan, sorted=True, check=False, n_jobs=1)
+    frame = pd.DataFrame(values, columns=extractor.names, index=pd.Index(ids, name="object_id"))
+    frame[["n_points", "median_gap_days"]] = np.asarray(extra, dtype=np.float64)
+    return frame
+
+
+def feature_table(photometry: pd.DataFrame, objects: pd.DataFrame, galaxies: pd.DataFrame | None,
+                  context: ContextConfig) -> pd.DataFrame:
+    """Light-curve features joined to the context (gal_l, gal_b, galaxy_dist_arcsec), one row per object."""
+    features = light_curve_features(photometry)
+    ctx = compute_context(objects, galaxies, context).set_index("object_id")[list(CONTEXT_COLUMNS)]
+    return features.join(ctx.astype(np.float64), how="inner")
+
+
+def _forest(seed: int) -> Any:
+    # Balanced random forest: each tree sees a bootstrap with every class undersampled to the rarest one.
+    return make_pipeline(
+        SimpleImputer(strategy="median"),
+        BalancedRandomForestClassifier(n_estimators=500, sampling_strategy="all", replacement=True,
+                                       bootstrap=False, random_state=seed, n_jobs=2),
+    )
+
+
+# --- models on folds ----------------------------------------------------------------------------------------
+
+
+def _short(metrics: dict[str, Any]) -> dict[str, Any]:
+    """A fold's metrics without the ROC curves (they would dominate the JSON)."""
+    return {k: v for k, v in metrics.items() if k != "roc"}
+
+
+def _prediction_rows(model: str, fold: int, ids: np.ndarray, y: np.ndarray, proba: np.ndarray,
+                     objects: pd.DataFrame) -> pd.DataFrame:
+    frame = pd.DataFrame(proba, columns=[f"p_{c}" for c in CLASSES])
+    frame.insert(0, "object_id", ids)
+    frame.insert(1, "model", model)
+    frame.insert(2, "fold", fold)
+    frame.insert(3, "label", np.asarray(CLASSES)[y])
+    frame["predicted"] = np.asarray(CLASSES)[proba.argmax(axis=1)]
+    frame["source"] = objects.set_index("object_id").loc[ids, "source"].to_numpy()
+    return frame
+
+
+def _score_classifier(clf: Classifier, real: RealData, test_ids: tuple[str, ...]) -> tuple[np.ndarray, ...]:
+    """Probabilities of a fitted RNN on the test objects, columns in CLASSES order."""
+    if tuple(clf.classes_) != CLASSES:
+        raise SystemExit(f"error: the model's classes {clf.classes_} are not {CLASSES}.")
+    objects = real.objects[real.objects["object_id"].isin(test_ids)][["object_id", "ra", "dec", "label"]]
+    photometry = real.photometry[real.photometry["object_id"].isin(test_ids)]
+    seqs = clf.prepare(photometry, objects, real.galaxies)
+    return seqs.object_ids.astype(str), seqs.labels, clf.predict_proba_sequences(seqs)
+
+
+def run_rnn(real: RealData, splits: list[Split], use_context: bool, augment: int, args: argparse.Namespace,
+            resample: ResampleConfig) -> tuple[list[dict], pd.DataFrame, list[float]]:
+    """Train and test the RNN on each fold: per-fold metrics, test predictions, seconds per fold."""
+    name = f"rnn_{'context' if use_context else 'no_context'}{f'_aug{augment}' if augment else ''}"
+    copies_phot = copies_obj = None
+    if augment:
+        labelled = real.objects[["object_id", "ra", "dec", "label"]]
+        copies_phot, copies_obj = augment_rare_classes(real.source_photometry, labelled, factor=augment,
+                                                       seed=args.seed, config=resample)
+    metrics, predictions, seconds = [], [], []
+    for k, split in enumerate(tqdm(splits, desc=name)):
+        start = time.perf_counter()
+        photometry, objects = real.photometry, real.objects[["object_id", "ra", "dec", "label"]]
+        if augment:
+            split = add_copies(split, copies_obj["object_id"], copies_obj["parent_id"])
+            used = copies_obj[copies_obj["object_id"].isin(split.train)]
+            extra = copies_phot[copies_phot["object_id"].isin(used["object_id"])]
+            photometry = pd.concat([photometry, extra], ignore_index=True)
+            objects = pd.concat([objects, used[objects.columns]], ignore_index=True)
+        clf = Classifier(rnn="gru", loss="focal", gamma=args.gamma, use_context=use_context,
+                         epochs=args.epochs, hidden=args.hidden, dense=args.dense,
+                         batch_size=args.batch_size, lr=args.lr, seed=args.seed + k, max_len=MAX_LEN,
+                         progress=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            clf.fit(photometry, objects, real.galaxies, split=split)
+            ids, y, proba = _score_classifier(clf, real, split.test)
+        metrics.append(_short(classification_metrics(y, proba, CLASSES)))
+        metrics[-1]["best_epoch"] = clf.best_epoch_
+        predictions.append(_prediction_rows(name, k, ids, y, proba, real.objects))
+        seconds.append(time.perf_counter() - start)
+    return metrics, pd.concat(predictions, ignore_index=True), seconds
+
+
+def run_forest(real: RealData, features: pd.DataFrame, splits: list[Split], name: str, columns: list[str],
+               seed: int) -> tuple[list[dict], pd.DataFrame, list[float]]:
+    """The balanced-random-forest baseline on the same folds (trained on train + validation)."""
+    label_index = {c: i for i, c in enumerate(CLASSES)}
+    metrics, predictions, seconds = [], [], []
+    for k, split in enumerate(tqdm(splits, desc=name)):
+        start = time.perf_counter()
+        train_ids = np.asarray(split.train + split.val)
+        test_ids = np.asarray(split.test)
+        y_train = np.array([label_index[c] for c in _labels_of(real.objects, train_ids)])
+        y_test = np.array([label_index[c] for c in _labels_of(real.objects, test_ids)])
+        proba = np.zeros((test_ids.size, len(CLASSES)))
+        with warnings.catch_warnings():
+            # imbalanced-learn's parallel trees trip a harmless scikit-learn warning about joblib config
+            warnings.filterwarnings("ignore", message=".*sklearn.utils.parallel.delayed.*")
+            model = _forest(seed + k).fit(features.loc[train_ids, columns].to_numpy(), y_train)
+            proba[:, model.classes_] = model.predict_proba(features.loc[test_ids, columns].to_numpy())
+        metrics.append(_short(classification_metrics(y_test, proba, CLASSES)))
+        predictions.append(_prediction_rows(name, k, test_ids, y_test, proba, real.objects))
+        seconds.append(time.perf_counter() - start)
+    return metrics, pd.concat(predictions, ignore_index=True), seconds
+
+
+def run_sim_to_real(sim, real: RealData, splits: list[Split], use_context: bool, args: argparse.Namespace
+                    ) -> tuple[list[dict], pd.DataFrame, dict[str, Any]]:
+    """Train on the simulated survey only; score on each real fold's test part (as the others)."""
+    name = f"sim_to_real_{'context' if use_context else 'no_context'}"
+    labels = sim.objects["label"].astype(str).to_numpy()
+    split = make_split(sim.objects["object_id"].astype(str).to_numpy(), labels, seed=args.seed)
+    clf = Classifier(rnn="gru", loss="focal", gamma=args.gamma, use_context=use_context,
+                     epochs=args.sim_epochs, hidden=args.hidden, dense=args.dense, batch_size=128,
+                     lr=args.lr, seed=args.seed, max_len=MAX_LEN, progress=False)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.fit(sim.photometry, sim.objects, sim.galaxies, split=split)
+    train_seconds = time.perf_counter() - start
+    seqs = clf.prepare(sim.photometry, sim.objects, sim.galaxies)
+    test = seqs.subset(np.flatnonzero(split.part_of(seqs.object_ids) == "test"))
+    in_sim = _short(classification_metrics(test.labels, clf.predict_proba_sequences(test), CLASSES))
+    metrics, predictions = [], []
+    for k, fold in enumerate(splits):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ids, y, proba = _score_classifier(clf, real, fold.test)
+        metrics.append(_short(classification_metrics(y, proba, CLASSES)))
+        predictions.append(_prediction_rows(name, k, ids, y, proba, real.objects))
+    info = {"train_seconds": train_seconds, "best_epoch": clf.best_epoch_, "in_sim_test": in_sim}
+    return metrics, pd.concat(predictions, ignore_index=True), info
+
+
+# --- sim versus real ----------------------------------------------------------------------------------------
+
+
+def describe_light_curves(photometry: pd.DataFrame, objects: pd.DataFrame, galaxies: pd.DataFrame | None,
+                          context: ContextConfig) -> pd.DataFrame:
+    """Per object (first MAX_LEN points, what the model reads): what its light curve is like."""
+    first = _first_points(photometry)
+    grouped = first.groupby("object_id")
+    gaps = first.assign(gap=grouped["mjd"].diff()).groupby("object_id")["gap"].median()
+    frame = pd.DataFrame({
+        "n_points": grouped.size(),
+        "duration_days": grouped["mjd"].max() - grouped["mjd"].min(),
+        "median_gap_days": gaps,
+        "median_mag": grouped["mag"].median(),
+        "amplitude_mag": grouped["mag"].max() - grouped["mag"].min(),
+        "median_err_mag": grouped["mag_err"].median(),
+    })
+    ctx = compute_context(objects, galaxies, context).set_index("object_id")
+    frame["galaxy_within_60"] = (ctx["galaxy_dist_arcsec"] < context.max_distance_arcsec).astype(float)
+    frame["abs_gal_b"] = ctx["gal_b"].abs()
+    frame["label"] = objects.set_index("object_id")["label"].astype(str)
+    return frame
+
+
+def compare_distributions(sim_desc: pd.DataFrame, real_desc: pd.DataFrame) -> pd.DataFrame:
+    """Median (and quartiles) of each description per class, simulated beside real."""
+    rows = []
+    for cls in CLASSES:
+        for column in [c for c in sim_desc.columns if c != "label"]:
+            row: dict[str, Any] = {"class": cls, "quantity": column}
+            for tag, desc in (("sim", sim_desc), ("real", real_desc)):
+                values = desc.loc[desc["label"] == cls, column].dropna()
+                if column == "galaxy_within_60":
+                    row[f"{tag}"] = f"{values.mean():.0%}"
+                    row[f"{tag}_median"] = float(values.mean())
+                else:
+                    q = values.quantile([0.25, 0.5, 0.75]).to_numpy()
+                    row[f"{tag}"] = f"{q[1]:.3g} [{q[0]:.3g}, {q[2]:.3g}]"
+                    row[f"{tag}_median"] = float(q[1])
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def domain_separability(sim_features: pd.DataFrame, real_features: pd.DataFrame, sim_labels: pd.Series,
+                        real_labels: pd.Series, seed: int) -> dict[str, Any]:
+    """Per class, how well a random forest tells simulated from real light curves (5-fold CV ROC AUC).
+
+    0.5 means the simulator's curves of that class are indistinguishable (on these features) from real ones;
+    the top feature importances name what gives them away.
+    """
+    out: dict[str, Any] = {}
+    rng = np.random.default_rng(seed)
+    for cls in CLASSES:
+        real_cls = real_features[real_labels.reindex(real_features.index) == cls]
+        sim_cls = sim_features[sim_labels.reindex(sim_features.index) == cls]
+        if len(real_cls) < 10 or len(sim_cls) < 10:
+            continue
+        sim_cls = sim_cls.iloc[rng.permutation(len(sim_cls))[: max(len(real_cls), 200)]]
+        x = pd.concat([sim_cls, real_cls]).to_numpy()
+        y = np.r_[np.zeros(len(sim_cls)), np.ones(len(real_cls))]
+        model = make_pipeline(SimpleImputer(strategy="median"),
+                              RandomForestClassifier(n_estimators=300, class_weight="balanced",
+                                                     random_state=seed, n_jobs=2))
+        folds = StratifiedKFold(5, shuffle=True, random_state=seed)
+        score = cross_val_predict(model, x, y, cv=folds, method="predict_proba")[:, 1]
+        importances = model.fit(x, y)[-1].feature_importances_
+        top = np.argsort(importances)[::-1][:5]
+        out[cls] = {"auc": float(roc_auc_score(y, score)), "n_sim": len(sim_cls), "n_real": len(real_cls),
+                    "top_features": {str(real_features.columns[i]): float(importances[i]) for i in top}}
+    return out
+
+
+# --- tables -------------------------------------------------------------------------------------------------
+
+
+def _pm(spread: dict[str, Any]) -> str:
+    if spread["mean"] is None:
+        return "n/a"
+    return f"{spread['mean']:.3f} ± {spread['std']:.3f}"
+
+
+def model_table(summaries: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    rows = []
+    for name, s in summaries.items():
+        row = {"model": name, "AUC (H&T)": _pm(s["auc_hand_till"]), "F1 macro": _pm(s["f1_macro"]),
+               "accuracy": _pm(s["accuracy"])}
+        row.update({f"recall {c}": _pm(s["recall"][c]) for c in CLASSES})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def recall_by_source(predictions: pd.DataFrame) -> pd.DataFrame:
+    """Recall of each class split by where the light curves come from, pooled over folds."""
+    hit = predictions.assign(hit=predictions["label"] == predictions["predicted"])
+    table = hit.groupby(["model", "label", "source"])["hit"].agg(["mean", "size"]).reset_index()
+    table["recall"] = [f"{m:.2f} (n={n})" for m, n in zip(table["mean"], table["size"], strict=True)]
+    return table.pivot_table(index="model", columns=["label", "source"], values="recall", aggfunc="first",
+                             sort=False)
+
+
+def _print(title: str, frame: pd.DataFrame, index: bool = False) -> None:
+    print(f"\n## {title}\n")
+    print(frame.to_string(index=index))
+
+
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    return (f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} CPU cores, torch "
+            f"{torch.__version__} ({'CUDA' if torch.cuda.is_available() else 'CPU'}), "
+            f"{torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.1f} at start")
+
+
+# --- main ---------------------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=Path("/work/shared/data"),
+                        help="folder with mantra_crts_subset/, osc_sne_2010_2014/, gwgc_galaxies/")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/real_data.json"))
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=50, help="RNN epochs per fold (real data)")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--hidden", type=int, default=100, help="GRU size (paper Table 1: 100 or 150)")
+    parser.add_argument("--dense", type=int, default=100, help="dense layer size (paper Table 1: 100 or 200)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads; 1 is fastest on a busy small machine (more threads thrash)")
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--gamma", type=float, default=2.0, help="focal-loss gamma")
+    parser.add_argument("--augment", type=int, default=0,
+                        help="also run the context RNN with this many resampled copies per rare light curve")
+    parser.add_argument("--max-osc", type=int, default=None, help="cap on OSC supernovae (default: all)")
+    parser.add_argument("--min-points", type=int, default=2,
+                        help="fewest GOTO-like points a resampled curve keeps (the simulator's catalogue: 2)")
+    parser.add_argument("--sim-objects", type=int, default=20_000,
+                        help="simulated survey size; 0 skips sim-to-real")
+    parser.add_argument("--sim-fractions", type=float, nargs=3, default=(0.6, 0.2, 0.2),
+                        metavar=("VS", "SN", "AGN"))
+    parser.add_argument("--sim-epochs", type=int, default=15)
+    parser.add_argument("--seed", type=int, default=0)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    started = time.perf_counter()
+    timing: dict[str, float] = {}
+    machine = _machine()
+    context = ContextConfig()
+    resample = ResampleConfig(min_points=args.min_points)
+
+    tic = time.perf_counter()
+    real = load_real(args.data, resample, args.seed, args.max_osc)
+    timing["load_and_resample"] = time.perf_counter() - tic
+    counts = real.objects.groupby(["label", "source"]).size().unstack(fill_value=0).reindex(list(CLASSES))
+    counts["total"] = counts.sum(axis=1)
+    _print("Real data after GOTO-like resampling (objects per class and source)", counts, index=True)
+    for note in real.notes:
+        print(f"  note: {note[:300]}")
+
+    splits = fold_splits(real.objects["object_id"], real.objects["label"], n_folds=args.folds, seed=args.seed)
+    results: dict[str, Any] = {"models": {}}
+    predictions: list[pd.DataFrame] = []
+
+    tic = time.perf_counter()
+    features = feature_table(real.photometry, real.objects, real.galaxies, context)
+    timing["features"] = time.perf_counter() - tic
+    # The third forest sees only how many points, over how long and how far apart: what sampling alone gives.
+    forests = {
+        "forest_context": list(features.columns),
+        "forest_no_context": [c for c in features.columns if c not in CONTEXT_COLUMNS],
+        "forest_sampling_only": list(SAMPLING_FEATURES),
+    }
+    for name, columns in forests.items():
+        tic = time.perf_counter()
+        metrics, preds, seconds = run_forest(real, features, splits, name, columns, args.seed)
+        results["models"][name] = {"folds": metrics, "summary": summarize_folds(metrics), "seconds": seconds}
+        predictions.append(preds)
+        timing[name] = time.perf_counter() - tic
+
+    variants = [(True, 0), (False, 0)] + ([(True, args.augment)] if args.augment else [])
+    for use_context, augment in variants:
+        tic = time.perf_counter()
+        metrics, preds, seconds = run_rnn(real, splits, use_context, augment, args, resample)
+        name = preds["model"].iloc[0]
+        results["models"][name] = {"folds": metrics, "summary": summarize_folds(metrics), "seconds": seconds}
+        predictions.append(preds)
+        timing[name] = time.perf_counter() - tic
+
+    if args.sim_objects:
+        tic = time.perf_counter()
+        sim_config = SimulationConfig(n_objects=args.sim_objects, seed=args.seed,
+                                      class_fractions=dict(zip(CLASSES, args.sim_fractions, strict=True)))
+        sim = simulate_survey(sim_config)
+        timing["simulate"] = time.perf_counter() - tic
+        results["sim"] = {"n_objects": args.sim_objects,
+                          "fractions": dict(zip(CLASSES, args.sim_fractions, strict=True)),
+                          "counts": sim.objects["label"].value_counts().to_dict()}
+        for use_context in (True, False):
+            tic = time.perf_counter()
+            metrics, preds, info = run_sim_to_real(sim, real, splits, use_context, args)
+            name = preds["model"].iloc[0]
+            results["models"][name] = {"folds": metrics, "summary": summarize_folds(metrics), **info}
+            predictions.append(preds)
+            timing[name] = time.perf_counter() - tic
+
+        tic = time.perf_counter()
+        sim_desc = describe_light_curves(sim.photometry, sim.objects, sim.galaxies, context)
+        real_desc = describe_light_curves(real.photometry, real.objects, real.galaxies, context)
+        distributions = compare_distributions(sim_desc, real_desc)
+        sim_features = feature_table(sim.photometry, sim.objects, sim.galaxies, context)
+        separability = domain_separability(
+            sim_features, features, sim.objects.set_index("object_id")["label"].astype(str),
+            real.objects.set_index("object_id")["label"].astype(str), args.seed)
+        results["distributions"] = distributions.drop(columns=["sim", "real"]).to_dict(orient="records")
+        results["sim_vs_real_separability"] = separability
+        timing["sim_vs_real"] = time.perf_counter() - tic
+
+    summaries = {name: r["summary"] for name, r in results["models"].items()}
+    _print(f"Stratified {args.folds}-fold cross-validation: mean ± std over folds", model_table(summaries))
+    for name, s in summaries.items():
+        matrix = pd.DataFrame(s["confusion"], index=[f"true {c}" for c in CLASSES], columns=list(CLASSES))
+        _print(f"Confusion matrix, all folds summed: {name}", matrix, index=True)
+    all_predictions = pd.concat(predictions, ignore_index=True)
+    by_source = recall_by_source(all_predictions)
+    _print("Recall by class and source (pooled over folds)", by_source, index=True)
+    if args.sim_objects:
+        sim_auc = {n: r["in_sim_test"]["auc_hand_till"] for n, r in results["models"].items()
+                   if "in_sim_test" in r}
+        print("\nsim-trained models on their own simulated test part, Hand & Till AUC: "
+              + ", ".join(f"{n} {a:.3f}" for n, a in sim_auc.items()))
+        _print("Simulated vs real GOTO-like light curves: median [quartiles] per class (first 30 points)",
+               distributions[["class", "quantity", "sim", "real"]])
+        rows = [{"class": c, "AUC sim-vs-real": f"{v['auc']:.3f}",
+                 "n sim / real": f"{v['n_sim']} / {v['n_real']}",
+                 "most telling features": ", ".join(list(v["top_features"])[:4])}
+                for c, v in separability.items()]
+        _print("How well a random forest tells simulated from real light curves (5-fold CV)",
+               pd.DataFrame(rows))
+
+    timing["total"] = time.perf_counter() - started
+    print("\nseconds: " + ", ".join(f"{k} {v:.0f}" for k, v in timing.items()))
+    results.update({
+        "command": "python benchmarks/real_data.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "machine": machine,
+        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "resample": asdict(resample),
+        "counts": {c: {s: int(n) for s, n in row.items()}
+                   for c, row in counts.to_dict(orient="index").items()},
+        "data_notes": list(real.notes),
+        "recall_by_source": {model: {f"{label}/{source}": value for (label, source), value in row.items()}
+                             for model, row in by_source.to_dict(orient="index").items()},
+        "timing_seconds": timing,
+        "splits": [s.to_dict() for s in splits],
+    })
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1, default=str))
+    all_predictions.to_csv(args.out.with_suffix(".predictions.csv"), index=False)
+    print(f"wrote {args.out} and {args.out.with_suffix('.predictions.csv')}")
+    return results
+
+
+if __name__ == "__main__":
+    main()
