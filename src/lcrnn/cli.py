@@ -70,6 +70,9 @@ def predict(
     out: Annotated[Path, typer.Option(help="CSV to write: object_id, p_<class>..., predicted.")],
     first_n: Annotated[int | None, typer.Option(help="Use only each light curve's first N observations.")] = None,
     split: Annotated[str, typer.Option(help="all, or only the objects of the model's train/val/test split.")] = "all",
+    chunk_rows: Annotated[int | None, typer.Option(
+        help="Stream photometry.parquet in chunks of this many rows (memory flat in the number of objects); "
+             "needs photometry grouped by object_id and objects.parquet in the same object order.")] = None,
 ) -> None:
     """Classify every object of a survey directory with a trained model."""
     import numpy as np
@@ -78,6 +81,19 @@ def predict(
     from lcrnn.data.io import read_survey
 
     clf = Classifier.load(model)
+    if chunk_rows is not None:
+        from lcrnn.data.io import read_table
+        from lcrnn.predict_stream import predict_parquet
+
+        if split != "all":
+            raise typer.BadParameter("--split needs the whole table; drop it with --chunk-rows",
+                                     param_hint="--split")
+        galaxy_files = [data / f"galaxies.{ext}" for ext in ("parquet", "csv") if (data / f"galaxies.{ext}").exists()]
+        galaxies = read_table(galaxy_files[0], kind="galaxies") if galaxy_files else None
+        n = predict_parquet(clf, data / "photometry.parquet", data / "objects.parquet", out, galaxies,
+                            chunk_rows=chunk_rows, first_n=first_n)
+        typer.echo(f"wrote {n} predictions to {out} (streamed, {chunk_rows} photometry rows per chunk)")
+        return
     survey = read_survey(data)
     frame = clf.predict(survey.photometry, survey.objects, survey.galaxies, first_n=first_n)
     if split != "all":
@@ -88,14 +104,14 @@ def predict(
     frame.to_csv(out, index=False)
     message = f"wrote {len(frame)} predictions to {out}"
     if "label" in survey.objects.columns and len(frame):
-        from lcrnn.train.loop import hand_till_auc
+        from lcrnn.evaluate.metrics import hand_till_auc
 
         truth = survey.objects.set_index("object_id").loc[frame["object_id"], "label"].astype(str).to_numpy()
         known = np.isin(truth, clf.classes_)
         position = {c: i for i, c in enumerate(clf.classes_)}
         codes = np.array([position[t] for t in truth[known]], dtype=np.int64)
         proba = frame.loc[known, [f"p_{c}" for c in clf.classes_]].to_numpy()
-        auc = hand_till_auc(codes, proba, len(clf.classes_))
+        auc = hand_till_auc(codes, proba)
         message += f"; Hand & Till AUC against the labels: {auc:.4f}"
     typer.echo(message)
 

@@ -262,3 +262,16 @@ def test_stratified_subsample_keeps_rare_classes_whole():
     # When rare classes cannot all fit, the budget is shared equally.
     small = labels[stratified_subsample(labels, 60, seed=1)]
     assert {c: int((small == c).sum()) for c in ("VS", "SN", "AGN")} == {"VS": 20, "SN": 20, "AGN": 20}
+
+
+def test_hand_till_auc_with_two_classes_is_the_plain_roc_auc():
+    from sklearn.metrics import roc_auc_score
+
+    from lcrnn.evaluate.metrics import hand_till_auc
+
+    rng = np.random.default_rng(4)
+    y = rng.integers(0, 2, 200)
+    p1 = np.clip(0.3 * y + rng.uniform(0, 0.7, 200), 0, 1)
+    proba = np.column_stack([1 - p1, p1])
+    assert hand_till_auc(y, proba) == pytest.approx(roc_auc_score(y, p1))
+    assert np.isnan(hand_till_auc(np.zeros(5, dtype=int), proba[:5]))

@@ -149,6 +149,20 @@ def threshold_rates(
     return rows
 
 
+def hand_till_auc(y_true: np.ndarray, proba: np.ndarray) -> float:
+    """Hand & Till (2001) multi-class AUC: scikit-learn's one-vs-one macro average.
+
+    With two classes it is the ordinary ROC AUC of the second column (scikit-learn's "ovo" mode refuses a
+    two-column array); with fewer than two classes present it is NaN.
+    """
+    y_true, proba = np.asarray(y_true), np.asarray(proba)
+    if len(np.unique(y_true)) < 2:
+        return float("nan")
+    if proba.shape[1] == 2:
+        return float(roc_auc_score(y_true, proba[:, 1]))
+    return float(roc_auc_score(y_true, proba, multi_class="ovo", average="macro", labels=np.arange(proba.shape[1])))
+
+
 def classification_metrics(
     y_true: Any,
     proba: Any,
@@ -204,7 +218,7 @@ def classification_metrics(
         )
 
     if np.count_nonzero(support) >= 2:
-        auc_ht = roc_auc_score(y, p, multi_class="ovo", average="macro", labels=labels)
+        auc_ht = hand_till_auc(y, p)
     else:
         auc_ht = float("nan")
         notes.append("only one class is present in y_true, so no AUC can be computed.")

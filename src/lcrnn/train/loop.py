@@ -16,11 +16,11 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.metrics import roc_auc_score
 from tqdm.auto import tqdm
 
 from lcrnn.data.sequences import SequenceSet
 from lcrnn.errors import InvalidTableError
+from lcrnn.evaluate.metrics import hand_till_auc
 from lcrnn.model.losses import make_loss
 from lcrnn.model.network import MixedInputRNN
 from lcrnn.train.checkpoint import load_training_state, save_training_state
@@ -113,25 +113,21 @@ class SequenceTensors:
 
 @torch.no_grad()
 def predict_logits(network: MixedInputRNN, data: SequenceTensors, batch_size: int = 4096) -> torch.Tensor:
-    """Eval-mode logits for every row, in order, in large batches."""
+    """Eval-mode logits for every row, in order, in large batches.
+
+    Rows are batched longest first: in eval mode every row is computed independently, so the order cannot
+    change any number, and each batch then runs only as many recurrent steps as its own longest light curve.
+    """
     was_training = network.training
     network.eval()
-    out = []
+    order = torch.argsort(data.lengths, descending=True, stable=True)
+    out = torch.empty(len(data), network.n_classes)
     for start in range(0, len(data), batch_size):
-        index = torch.arange(start, min(start + batch_size, len(data)))
+        index = order[start:start + batch_size]
         values, lengths, context = data.batch(index)
-        out.append(network(values, lengths, context).float().cpu())
+        out[index] = network(values, lengths, context).float().cpu()
     network.train(was_training)
-    if not out:
-        return torch.empty(0, network.n_classes)
-    return torch.cat(out)
-
-
-def hand_till_auc(labels: np.ndarray, proba: np.ndarray, n_classes: int) -> float:
-    """Hand & Till (2001) multi-class AUC via scikit-learn; NaN when a class is missing from `labels`."""
-    if len(np.unique(labels)) < n_classes:
-        return float("nan")
-    return float(roc_auc_score(labels, proba, multi_class="ovo", average="macro", labels=np.arange(n_classes)))
+    return out
 
 
 def _epoch_order(labels: torch.Tensor, generator: torch.Generator, stratified: bool) -> torch.Tensor:
@@ -235,7 +231,7 @@ def train(
         with torch.no_grad():
             val_loss = float(loss_fn(logits.to(device), val_t.labels) + network.l2_penalty())
         proba = torch.softmax(logits, dim=1).numpy()
-        val_auc = hand_till_auc(val_labels, proba, n_classes)
+        val_auc = hand_till_auc(val_labels, proba)
         rows.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "val_auc": val_auc,
                      "seconds": time.perf_counter() - t0})
         score = val_auc if not math.isnan(val_auc) else -val_loss

@@ -20,7 +20,7 @@ from sklearn.metrics import f1_score
 from lcrnn.classifier import Classifier
 from lcrnn.data.sequences import SequenceSet
 from lcrnn.data.tables import Survey
-from lcrnn.train.loop import hand_till_auc
+from lcrnn.evaluate.metrics import hand_till_auc
 
 __all__ = ["split_scores", "train_run"]
 
@@ -32,7 +32,7 @@ def split_scores(clf: Classifier, seqs: SequenceSet, part: str) -> dict:
         return {"n": 0, "auc_hand_till": None, "f1_macro": None}
     sub = seqs.subset(index)
     proba = clf.predict_proba_sequences(sub)
-    auc = hand_till_auc(sub.labels, proba, len(clf.classes_))
+    auc = hand_till_auc(sub.labels, proba)
     f1 = f1_score(sub.labels, proba.argmax(axis=1), average="macro", labels=np.arange(len(clf.classes_)))
     return {"n": len(index), "auc_hand_till": None if np.isnan(auc) else auc, "f1_macro": float(f1)}
 
