@@ -43,6 +43,21 @@ def make_toy_survey(n_per_class: dict[str, int] | None = None, seed: int = 0, ma
     return photometry, objects, galaxies
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_torch_thread():
+    """Tests use tiny networks, where a second intra-op thread only adds contention (and on a busy machine
+    OpenMP threads spinning against each other make them many times slower)."""
+    try:
+        import torch
+    except ImportError:  # pragma: no cover
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def toy_survey():
     """(photometry, objects, galaxies) of 240 separable light curves."""
