@@ -293,7 +293,9 @@ class MixedInputRNN(nn.Module):
         so training, ``load_state_dict`` or ``.to()`` rebuild it on the next call.
         """
         sources = self.__dict__.get("_fold_sources")
-        if sources is None:  # walking the module tree every step would cost more than the step itself
+        # Walking the module tree every step would cost more than the step itself, so the tensors are listed
+        # once; load_state_dict(assign=True) swaps the tensor objects, which the identity checks catch.
+        if sources is None or sources[0] is not self.rnn1.weight_ih_l0 or sources[-1] is not self.bn3.num_batches_tracked:
             sources = tuple(self.parameters()) + tuple(self.buffers())
             self.__dict__["_fold_sources"] = sources
         key = [t._version for t in sources] + [t.data_ptr() for t in sources]
