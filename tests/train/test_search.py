@@ -274,3 +274,36 @@ def test_a_killed_worker_is_retried_and_the_grid_completes(survey_dir, tmp_path)
     metrics = json.loads((tmp_path / "trials" / point / "metrics.json").read_text())
     assert metrics["epochs_run"] == epochs and not checkpoint.exists()
     assert (tmp_path / "table2.md").read_text().count("| GRU |") == 1
+
+
+def _children_of(pid: int) -> list[int]:
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc to find worker processes")
+def test_stopping_the_grid_stops_its_workers(survey_dir, tmp_path):
+    args = ["grid", "--data", str(survey_dir), "--out", str(tmp_path), "--configs", "gru-focal-g2-h8-d8",
+            "--configs", "gru-ce-h8-d8", "--epochs", "200", "--workers", "2", "--no-report"]
+    parent = subprocess.Popen([sys.executable, "-m", "lcrnn.cli", *args], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while len(_children_of(parent.pid)) < 2 and parent.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    workers = _children_of(parent.pid)
+    assert len(workers) >= 2, "the grid did not start its workers"
+    parent.send_signal(signal.SIGTERM)
+    parent.wait(timeout=60)
+    deadline = time.monotonic() + 30
+    while any(Path(f"/proc/{w}").exists() for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    alive = [w for w in workers if Path(f"/proc/{w}/stat").exists()
+             and Path(f"/proc/{w}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]
+    assert alive == [], f"workers {alive} kept running after the grid was stopped"

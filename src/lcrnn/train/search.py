@@ -25,7 +25,9 @@ import math
 import multiprocessing
 import os
 import re
+import signal
 import socket
+import threading
 import time
 import warnings
 from collections.abc import Sequence
@@ -501,17 +503,34 @@ def run_grid(data: str | Path, out: str | Path, config: GridConfig = GridConfig(
                                  name=f"lcrnn-grid-{i}") for i in range(workers)]
     for p in processes:
         p.start()
-    with tqdm(total=len(config.names), desc="grid", unit="point", disable=not progress) as bar:
-        while any(p.is_alive() for p in processes):
-            for p in processes:
-                p.join(timeout=min(poll_seconds or 5.0, 5.0) / len(processes))
+    # A stopped grid must not leave its workers training on: SIGTERM ends the parent through the `finally`
+    # below, which stops every worker (their unfinished trials are retried by the next run).
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _exit_on_signal) if in_main_thread else None
+    try:
+        with tqdm(total=len(config.names), desc="grid", unit="point", disable=not progress) as bar:
+            while any(p.is_alive() for p in processes):
+                for p in processes:
+                    p.join(timeout=min(poll_seconds or 5.0, 5.0) / len(processes))
+                bar.update(_n_complete(study, config) - bar.n)
             bar.update(_n_complete(study, config) - bar.n)
-        bar.update(_n_complete(study, config) - bar.n)
+    finally:
+        for p in processes:
+            if p.is_alive():
+                p.terminate()
+        for p in processes:
+            p.join(timeout=30)
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
     bad = [(p.name, p.exitcode) for p in processes if p.exitcode != 0]
     if bad:
         raise LcrnnError(f"grid workers ended with errors ({', '.join(f'{n}: exit {c}' for n, c in bad)}); "
                          "see their messages above, then rerun the same command to resume the grid")
     return grid_results(storage, study_name)
+
+
+def _exit_on_signal(signum, frame) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _n_complete(study: optuna.Study, config: GridConfig) -> int:
