@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import pandas as pd
@@ -248,17 +247,6 @@ def test_scaler_misuse_raises(small):
         fitted.transform(build_sequences(small, context=context_frame(["a", "b", "c"])))
     with pytest.raises(ValueError, match="missing key"):
         FeatureScaler.from_dict({"mean": [0, 0, 0]})
-
-
-@pytest.mark.slow
-def test_build_is_fast_for_a_survey_sized_table():
-    rng = np.random.default_rng(6)
-    photometry = random_photometry(rng, 100_000, max_points=11)  # ~600k rows
-    start = time.perf_counter()
-    seqs = build_sequences(photometry)
-    elapsed = time.perf_counter() - start
-    assert len(seqs) == 100_000
-    assert elapsed < 5.0, f"build_sequences took {elapsed:.2f} s for {len(photometry)} rows"
 
 
 def test_empty_photometry_gives_an_empty_set():
