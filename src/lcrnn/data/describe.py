@@ -145,8 +145,24 @@ def object_labels(objects: pd.DataFrame) -> pd.Series:
     return pd.Series(labels.astype(str).to_numpy(), index=objects["object_id"].astype(str).to_numpy())
 
 
+def labelled_statistics(survey: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-object statistics and pooled successive gaps, each with the object's ``label`` column.
+
+    Computed once and shared by :func:`describe_survey` and the data figures, which both need them.
+    """
+    labels = object_labels(survey.objects)
+    stats = light_curve_statistics(survey.photometry)
+    stats["label"] = labels.reindex(stats.index).to_numpy()
+    gaps = successive_gaps(survey.photometry)
+    gaps["label"] = labels.reindex(gaps["object_id"].to_numpy()).to_numpy()
+    return stats, gaps
+
+
 def describe_survey(
-    survey: Any, context: pd.DataFrame | None = None, context_config: Any = None
+    survey: Any,
+    context: pd.DataFrame | None = None,
+    context_config: Any = None,
+    statistics: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """Per-class statistics of a survey, as in paper section 2.2 and Figs 1-3.
 
@@ -159,6 +175,8 @@ def describe_survey(
         Output of :func:`lcrnn.data.context.compute_context` for ``survey.objects``; computed when omitted.
     context_config
         :class:`lcrnn.data.context.ContextConfig` for the nearest-galaxy limit (default 60 arcsec).
+    statistics
+        :func:`labelled_statistics` of the same survey, when the caller already has it.
 
     Returns
     -------
@@ -173,10 +191,8 @@ def describe_survey(
     if context is None:
         context = compute_context(survey.objects, survey.galaxies, config)
     labels = object_labels(survey.objects)
-    stats = light_curve_statistics(survey.photometry)
-    stats["label"] = labels.reindex(stats.index).to_numpy()
-    gaps = successive_gaps(survey.photometry)
-    gap_label = labels.reindex(gaps["object_id"].to_numpy()).to_numpy()
+    stats, gaps = labelled_statistics(survey) if statistics is None else statistics
+    gap_label = gaps["label"].to_numpy()
     ctx = context.set_index(context["object_id"].astype(str))
     near = ctx["galaxy_dist_arcsec"].to_numpy(dtype=np.float64) <= config.max_distance_arcsec
     ctx_label = labels.reindex(ctx.index).to_numpy()

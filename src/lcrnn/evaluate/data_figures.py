@@ -217,7 +217,11 @@ def context_figure(
 
 
 def save_data_figures(
-    survey: Any, out_dir: str | Path, context: pd.DataFrame | None = None, dpi: int = 110
+    survey: Any,
+    out_dir: str | Path,
+    context: pd.DataFrame | None = None,
+    dpi: int = 110,
+    statistics: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> list[Path]:
     """Draw Figs 1-3 for a survey and write them as PNGs into ``out_dir``.
 
@@ -231,6 +235,8 @@ def save_data_figures(
         :func:`lcrnn.data.context.compute_context` output for ``survey.objects``; computed when omitted.
     dpi
         Resolution of the PNGs.
+    statistics
+        :func:`lcrnn.data.describe.labelled_statistics` of the same survey, when the caller already has it.
 
     Returns
     -------
@@ -238,16 +244,13 @@ def save_data_figures(
         The three files written.
     """
     from lcrnn.data.context import ContextConfig, compute_context
-    from lcrnn.data.describe import light_curve_statistics, object_labels, successive_gaps
+    from lcrnn.data.describe import labelled_statistics, object_labels
 
     config = ContextConfig()
     if context is None:
         context = compute_context(survey.objects, survey.galaxies, config)
     labels = object_labels(survey.objects)
-    stats = light_curve_statistics(survey.photometry)
-    stats["label"] = labels.reindex(stats.index).to_numpy()
-    gaps = successive_gaps(survey.photometry)
-    gaps["label"] = labels.reindex(gaps["object_id"].to_numpy()).to_numpy()
+    stats, gaps = labelled_statistics(survey) if statistics is None else statistics
     ctx_labels = labels.reindex(context["object_id"].astype(str).to_numpy()).to_numpy()
     out_dir = Path(out_dir)
     figures = (
