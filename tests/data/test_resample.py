@@ -209,3 +209,47 @@ def test_augmentation_of_named_classes(mantra):
         augment_rare_classes(mantra.photometry, mantra.objects.drop(columns="label"), factor=1)
     with pytest.raises(InvalidTableError, match="factor"):
         augment_rare_classes(mantra.photometry, mantra.objects, factor=-1)
+
+
+def _outbursting(days: float = 4000.0):
+    """A dense 18-mag star with a 2-mag outburst of 20 days every 200 days."""
+    t, m, e = _dense(days=days, step=0.5, mag=18.0, err=0.01)
+    m[((t - t[0]) % 200.0) < 20.0] -= 2.0
+    return t, m, e
+
+
+def test_difference_imaging_keeps_only_what_differs_from_quiescence():
+    t, m, e = _outbursting()
+    plain = resample_light_curve(t, m, e, rng=4, window="all")
+    cut = resample_light_curve(t, m, e, rng=4, window="all", config=ResampleConfig(difference_sigma=5.0))
+    # Without the cut most points are quiescent; with it, only the outbursts are left, all of them.
+    assert (plain["mag"] > 17.0).mean() > 0.7
+    assert len(cut) > 0 and (cut["mag"] < 16.5).all()
+    assert set(cut["mjd"]) == set(plain.loc[plain["mag"] < 16.5, "mjd"])
+    # A constant star is never detected.
+    flat = resample_light_curve(*_dense(days=2000.0, mag=18.0, err=0.01), rng=4, window="all",
+                                config=ResampleConfig(difference_sigma=5.0))
+    assert len(flat) == 0
+
+
+def test_difference_imaging_measures_a_transient_against_its_host_or_against_nothing():
+    config = ResampleConfig(difference_sigma=5.0)
+    # A supernova record with no points outside its window (a supernova catalogue): nothing is lost.
+    t, m, e = _supernova(baseline=200.0)
+    start, end = event_window(t, m)
+    inside = (t >= start) & (t <= end)
+    plain = resample_light_curve(t[inside], m[inside], e[inside], rng=5, window="peak")
+    cut = resample_light_curve(t[inside], m[inside], e[inside], rng=5, window="peak", config=config)
+    pd.testing.assert_frame_equal(cut, plain)
+    # A CRTS-like record: a bright host (17 mag) under the supernova. Its quiet years set the reference, so
+    # the window's host-only points go, and the supernova's bright points stay.
+    t, _, e = _supernova()
+    x = t - 59000.0
+    sn_flux = np.exp(-np.clip(x, 0, None) / 40.0) / (1 + np.exp(-x / 3.0)) * 2 * 10 ** (-0.4 * 17.0)
+    m = -2.5 * np.log10(sn_flux + 10 ** (-0.4 * 17.0))
+    plain = resample_light_curve(t, m, e, rng=6, window="peak")
+    cut = resample_light_curve(t, m, e, rng=6, window="peak", config=config)
+    assert (plain["mag"] > 16.95).any() and not (cut["mag"] > 16.95).any()
+    assert cut["mag"].min() == plain["mag"].min()
+    with pytest.raises(ValueError, match="difference_sigma"):
+        ResampleConfig(difference_sigma=0.0)

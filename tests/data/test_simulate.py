@@ -196,3 +196,49 @@ def test_cli_simulate_writes_a_survey_that_reads_back(tmp_path):
     survey = read_survey(out)
     assert survey.class_counts().to_dict() == dict(sorted(expected.items()))
     assert len(survey.galaxies) > 0
+
+
+def test_blazars_vary_far_more_than_other_agn_and_every_agn_has_a_redshift(simulated):
+    _, truth, stats = simulated
+    agn = truth[truth.label == "AGN"]
+    assert set(agn.subtype) <= {"Seyfert", "QSO", "blazar"}
+    assert agn.redshift.between(0.005, 2.5).all()
+    assert truth.loc[truth.label == "VS", "redshift"].isna().all()
+    by_kind = stats.loc[agn.index, "std_mag"].groupby(agn.subtype).median()
+    # Blazars (SF_inf ~1 mag) swing several times more than Seyfert nuclei (~0.2 mag).
+    assert by_kind["blazar"] > 2.5 * by_kind["Seyfert"]
+    # Variability selection: 1 % of the candidates, but several per cent of the detected AGN.
+    assert (agn.subtype == "blazar").mean() > 0.03
+
+
+def test_a_shallow_catalogue_holds_only_nearby_hosts():
+    config = dict(n_objects=1500, seed=5, class_fractions={"VS": 0.2, "SN": 0.4, "AGN": 0.4})
+    glade_survey, glade = simulate_survey_with_truth(SimulationConfig(**config))
+    gwgc_survey, gwgc = simulate_survey_with_truth(SimulationConfig(**config, galaxy_catalog="gwgc"))
+    glade_share = glade.loc[glade.label != "VS", "host_catalogued"].mean()
+    assert glade_share > 0.6
+    assert gwgc.loc[gwgc.label != "VS", "host_catalogued"].mean() < 0.5 * glade_share
+    # GWGC stops at 100 Mpc (z ~ 0.0228 with Planck18): no more distant host is in it.
+    assert (gwgc.loc[gwgc.host_catalogued, "redshift"] < 0.0229).all()
+    # ~1 galaxy per deg^2 instead of ~80: far fewer field galaxies (rows that are no object's host).
+    gwgc_field = len(gwgc_survey.galaxies) - gwgc.host_catalogued.sum()
+    glade_field = len(glade_survey.galaxies) - glade.host_catalogued.sum()
+    assert gwgc_field < 0.1 * glade_field
+
+
+def test_the_subtype_mix_is_configurable_and_checked():
+    with pytest.raises(ValueError, match=r"unknown subtype\(s\) \['BLAP'\]"):
+        SimulationConfig(vs_mix={"EW": 0.5, "BLAP": 0.5})
+    with pytest.raises(ValueError, match="positive sum"):
+        SimulationConfig(agn_mix={"QSO": 0.0})
+    with pytest.raises(TypeError, match="galaxy_catalog"):
+        SimulationConfig(galaxy_catalog=3)
+    assert SimulationConfig(vs_mix={"UG": 3, "UV": 1}).vs_mix == {"UG": 0.75, "UV": 0.25}
+    # Only flare stars: every detection is a brightening above the quiescent level (none fainter).
+    survey, truth = simulate_survey_with_truth(
+        SimulationConfig(n_objects=200, seed=2, class_fractions={"VS": 1.0}, vs_mix={"UV": 1.0})
+    )
+    assert set(truth.subtype) == {"UV"}
+    base = truth.set_index("object_id")["base_mag"]
+    quiescent = base.reindex(survey.photometry["object_id"]).to_numpy()
+    assert np.mean(survey.photometry["mag"].to_numpy() < quiescent - 0.3) > 0.9

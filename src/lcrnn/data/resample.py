@@ -17,7 +17,13 @@ deeper than a GOTO one (paper section 2.2: one L band, a median of 6 points ~11 
    with SNR = 5 at the depth, a floor of 0.015 mag) is reached by adding only the noise the source's own
    error lacks, ``sqrt(max(sigma_goto^2 - sigma_source^2, 0))``, so the noise is never counted twice; the
    error reported is the larger of the two;
-5. **depth**: points measured fainter than ``depth_mag`` (20.5) are not detected and are dropped.
+5. **depth**: points measured fainter than ``depth_mag`` (20.5) are not detected and are dropped;
+6. **difference imaging** (off unless ``difference_sigma`` is set): GOTO measures an object only where it
+   differs from its reference image, so a point is kept only when its flux differs from the quiescent level
+   by more than ``difference_sigma`` times its error. The quiescent level is the median flux of the source
+   light curve; for an event window, the median of the source points outside the window (a host or a
+   quiescent counterpart under a transient), or no flux at all when the source has no such points (a
+   supernova catalogue's photometry is the supernova's alone).
 
 :func:`augment_rare_classes` uses the same steps to make extra copies of minority-class light curves, a
 data-level answer to class imbalance (paper section 3.3) beside the loss-level ones; it is never applied
@@ -80,6 +86,7 @@ class ResampleConfig:
     depth_mag: float = 20.5  # 5-sigma limit (paper section 2.1): fainter points are dropped
     error_floor_mag: float = 0.015  # calibration floor of GOTO errors (sigma ~ 0.01-0.02 for bright stars)
     min_points: int = 1  # light curves left with fewer points are dropped
+    difference_sigma: float | None = None  # keep only points this many sigma off the quiescent level (GOTO: 5)
 
     def __post_init__(self) -> None:
         if self.window not in ("auto", "peak", "random", "all"):
@@ -91,6 +98,8 @@ class ResampleConfig:
                      "match_tolerance_days"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}.")
+        if self.difference_sigma is not None and not self.difference_sigma > 0:
+            raise ValueError(f"difference_sigma must be positive or None, got {self.difference_sigma!r}.")
         if int(self.min_points) != self.min_points or self.min_points < 1:
             raise ValueError(f"min_points must be a whole number >= 1, got {self.min_points!r}.")
         if self.bands is not None:
@@ -260,7 +269,24 @@ def _resample_arrays(
     obs_mag = src_mag + extra * rng.standard_normal(chosen.size)
     obs_err = np.maximum(magnitude_error(obs_mag, config.depth_mag, config.error_floor_mag), src_err)
     seen = obs_mag <= config.depth_mag
+    if config.difference_sigma is not None:
+        seen &= _differs_from_reference(t, m, start, end, window, obs_mag, obs_err, config.difference_sigma)
     return t[chosen][seen], obs_mag[seen].astype(np.float32), obs_err[seen].astype(np.float32)
+
+
+def _differs_from_reference(
+    t: np.ndarray, m: np.ndarray, start: float, end: float, window: str,
+    obs_mag: np.ndarray, obs_err: np.ndarray, n_sigma: float,
+) -> np.ndarray:
+    """Which observed points a difference image would detect against the source's quiescent level."""
+    if window == "peak":
+        outside = m[(t < start) | (t > end)]
+        reference = 10.0 ** (-0.4 * np.median(outside)) if outside.size >= 3 else 0.0
+    else:
+        reference = np.median(10.0 ** (-0.4 * m))
+    flux = 10.0 ** (-0.4 * obs_mag)
+    flux_err = flux * obs_err / (2.5 / np.log(10.0))
+    return np.abs(flux - reference) > n_sigma * flux_err
 
 
 def _windows_by_object(objects: pd.DataFrame | None, ids: np.ndarray, config: ResampleConfig) -> dict[str, str]:

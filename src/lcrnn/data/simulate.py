@@ -10,14 +10,15 @@ calibration floor. With the defaults the light curves have a median of 6 points,
 successive points (paper: 6 and ~11) and durations from a day to the whole 595-day survey. Each class has physically shaped light curves:
 
 * variable stars (VS): RR Lyrae, Cepheids, delta Scuti, contact and detached eclipsing binaries, Miras,
-  semi-regulars, dwarf novae and irregular red-noise variables, crowding the galactic plane;
+  semi-regulars, dwarf novae, flare stars and irregular red-noise variables, crowding the galactic plane;
 * supernovae (SN): Ia, II-P and Ib/c with Bazin-like flux shapes, peak absolute magnitudes and redshifts drawn
   from the volume they can be seen in, offset 1-10 arcsec from their host;
-* AGN: a damped random walk (tau 100-1000 d, SF_inf 0.1-0.3 mag) on their host's nucleus.
+* AGN: Seyfert nuclei, quasars and blazars, each a damped random walk (rest-frame tau ~200 d and SF_inf
+  ~0.2 mag for the first two, ~60 d and ~1 mag for blazars) on their host's nucleus, at redshifts of their kind.
 
 Objects are kept only when detected at least ``min_detections`` times, as a survey catalogue would be. The
-galaxy catalogue holds the catalogued hosts plus field galaxies at a GLADE-like density, drawn only in a patch
-around each object (all a nearest-galaxy match within 60 arcsec can see), so the catalogue stays small.
+galaxy catalogue holds the hosts a GLADE-like catalogue would hold at their distance (or GWGC-like, see
+:mod:`lcrnn.data.catalog_depth`) plus field galaxies at its density, drawn only in a patch around each object (all a nearest-galaxy match within 60 arcsec can see), so the catalogue stays small.
 Context columns are *not* written: :func:`lcrnn.data.context.compute_context` derives them from the tables.
 
 Everything is vectorised per class over flat (object, visit) arrays; only loops over classes, batches, VS
@@ -37,12 +38,17 @@ from astropy import units as u
 from astropy.coordinates import SkyCoord
 from tqdm.auto import tqdm
 
+from lcrnn.data.catalog_depth import GLADE_LIKE, GalaxyCatalogModel, catalog_model
 from lcrnn.data.tables import Survey
 from lcrnn.errors import LcrnnError
 
 __all__ = [
+    "AGN_MIX",
     "CLASSES",
     "PAPER_CLASS_COUNTS",
+    "TRANSIENT_SELECTED_AGN_MIX",
+    "TRANSIENT_SELECTED_VS_MIX",
+    "VS_MIX",
     "SimulationConfig",
     "class_counts",
     "magnitude_error",
@@ -74,9 +80,8 @@ _VS_AMPLITUDE_SCALE = 0.7
 _BRIGHT_RESIDUAL_MAG = 15.5  # detections of stars brighter than this are increasingly rejected
 # Veron-catalogue AGN bright enough to be seen varying: uniform (low, high) mean magnitude.
 _AGN_MEAN_MAG = (17.5, 20.5)
-_AGN_SF_INF = (0.1, 0.3)  # asymptotic structure function range, mag (MacLeod et al. 2010)
 # Mix of VS subtypes among catalogued variables (AAVSO VSX-like): name -> fraction.
-_VS_MIX: Mapping[str, float] = MappingProxyType(
+VS_MIX: Mapping[str, float] = MappingProxyType(
     {
         "EW": 0.28,  # W UMa contact binaries
         "EA": 0.12,  # detached (Algol-type) binaries
@@ -85,14 +90,52 @@ _VS_MIX: Mapping[str, float] = MappingProxyType(
         "DSCT": 0.05,  # delta Scuti
         "CEP": 0.03,  # classical Cepheids
         "M": 0.06,  # Miras
-        "SR": 0.15,  # semi-regular variables
+        "SR": 0.14,  # semi-regular variables
         "UG": 0.04,  # dwarf novae
-        "IRR": 0.12,  # irregular / young-star red noise
+        "UV": 0.02,  # flare stars (UV Ceti-type M dwarfs)
+        "IRR": 0.11,  # irregular / young-star red noise
+    }
+)
+# AGN subtypes among Veron-catalogue candidates (13th ed.: ~20 % active galaxies, ~80 % quasars, ~1 % BL Lac),
+# before the detection cut. Bright, nearby Seyfert nuclei dominate what a 20.5-mag survey sees varying, which
+# is why most of the paper's AGN have a GLADE galaxy within 60" (its Fig. 3).
+AGN_MIX: Mapping[str, float] = MappingProxyType({"Seyfert": 0.80, "QSO": 0.19, "blazar": 0.01})
+# Per AGN subtype: redshift range (log-uniform), rest-frame DRW timescale (median, log-normal sigma) in days,
+# and SF_inf (median, log-normal sigma) in mag. Seyferts and quasars after MacLeod et al. (2010): tau ~200 d,
+# SF_inf ~0.2 mag; blazars vary faster and far more (SF_inf ~1 mag; e.g. Ruan et al. 2012).
+_AGN_KINDS: Mapping[str, tuple[tuple[float, float], tuple[float, float], tuple[float, float]]] = MappingProxyType(
+    {
+        "Seyfert": ((0.005, 0.1), (200.0, 0.5), (0.20, 0.35)),
+        "QSO": ((0.3, 2.5), (200.0, 0.5), (0.20, 0.35)),
+        "blazar": ((0.05, 1.5), (60.0, 0.6), (0.90, 0.35)),
     }
 )
 # SN types among the candidates; each is drawn out to the distance at which it could just be seen, so the
 # detected mix stays close to this (that of magnitude-limited samples).
 _SN_MIX: Mapping[str, float] = MappingProxyType({"Ia": 0.68, "II-P": 0.22, "Ibc": 0.10})
+
+
+#: A VS mix for surveys whose labelled variables are found by brightening (as CRTS's transients in MANTRA,
+#: Drake et al. 2009: CV 130, flare 59, other variables 19 of 208): dwarf novae and flare stars first.
+TRANSIENT_SELECTED_VS_MIX: Mapping[str, float] = MappingProxyType(
+    {"UG": 0.60, "UV": 0.28, "M": 0.03, "SR": 0.03, "IRR": 0.03, "RRab": 0.02, "EA": 0.01}
+)
+
+#: An AGN mix for the same kind of survey: MANTRA's AGN are half blazars (59 of 116) and all flaring; blazars
+#: are ~7 times likelier than other AGN to pass the detection cut, so 13 % of the candidates give about half.
+TRANSIENT_SELECTED_AGN_MIX: Mapping[str, float] = MappingProxyType({"Seyfert": 0.20, "QSO": 0.67, "blazar": 0.13})
+
+
+def _checked_mix(name: str, mix: Mapping[str, float], known: Mapping[str, float]) -> Mapping[str, float]:
+    """The mix normalised to sum 1, or a ValueError naming what is wrong."""
+    mix = dict(mix)
+    unknown = sorted(set(mix) - set(known))
+    if unknown:
+        raise ValueError(f"{name} has unknown subtype(s) {unknown}; the simulator knows {sorted(known)}.")
+    values = np.array(list(mix.values()), dtype=np.float64)
+    if values.size == 0 or not np.all(np.isfinite(values)) or np.any(values < 0) or values.sum() <= 0:
+        raise ValueError(f"{name} must hold non-negative shares with a positive sum, got {mix!r}.")
+    return MappingProxyType({k: float(v) / float(values.sum()) for k, v in mix.items()})
 
 
 def _paper_fractions() -> Mapping[str, float]:
@@ -113,6 +156,14 @@ class SimulationConfig:
         surveys.
     seed
         Seed of the one random generator used throughout: the same config gives the same survey.
+    galaxy_catalog
+        The catalogue the context is computed against (:mod:`lcrnn.data.catalog_depth`): ``GLADE_LIKE``, the
+        paper's, or ``GWGC_LIKE`` to train for the shallow catalogue in ``../shared/data``. A name
+        (``"glade"``, ``"gwgc"``) is accepted too.
+    vs_mix, agn_mix
+        Subtype shares among the candidates, before the detection cut (normalised). The defaults are a
+        VSX-like and a Veron-like mix; a transient survey's labels lean to what brightens (see
+        :data:`TRANSIENT_SELECTED_VS_MIX` and :data:`TRANSIENT_SELECTED_AGN_MIX`). Known subtypes: ``VS_MIX`` and ``AGN_MIX`` keys.
     """
 
     n_objects: int = _PAPER_TOTAL  # paper section 2.2
@@ -134,11 +185,11 @@ class SimulationConfig:
     detection_efficiency: float = 0.8  # real-bogus losses, chip gaps, masked pixels
     min_detections: int = 2  # an object enters the catalogue after this many detections
     min_dec_deg: float = -20.0  # southern limit of the sky seen from La Palma
-    galaxy_density_per_sq_deg: float = 80.0  # GLADE 2.4: ~3.3 million galaxies over 41,253 deg^2
+    galaxy_catalog: GalaxyCatalogModel = GLADE_LIKE  # which hosts are catalogued, and how crowded it is
     galaxy_patch_arcsec: float = 180.0  # field galaxies are drawn within this radius of each object
     sn_classification_mag: float = 18.0  # SN get a label (a TNS spectrum) mostly when peaking brighter
-    sn_host_catalogued: float = 0.75  # share of SN hosts present in the galaxy catalogue
-    agn_host_catalogued: float = 0.70  # share of AGN hosts present in the galaxy catalogue
+    vs_mix: Mapping[str, float] = field(default_factory=lambda: VS_MIX)  # share of each variable-star subtype among candidates
+    agn_mix: Mapping[str, float] = field(default_factory=lambda: AGN_MIX)  # share of each AGN subtype among candidates
 
     def __post_init__(self) -> None:
         if int(self.n_objects) != self.n_objects or self.n_objects < 1:
@@ -155,6 +206,14 @@ class SimulationConfig:
                 f"class_fractions must be non-negative numbers with a positive sum, got {fractions!r}."
             )
         object.__setattr__(self, "class_fractions", MappingProxyType(fractions))
+        if isinstance(self.galaxy_catalog, str):
+            object.__setattr__(self, "galaxy_catalog", catalog_model(self.galaxy_catalog))
+        if not isinstance(self.galaxy_catalog, GalaxyCatalogModel):
+            raise TypeError(
+                f"galaxy_catalog must be a GalaxyCatalogModel or 'glade'/'gwgc', got {self.galaxy_catalog!r}."
+            )
+        object.__setattr__(self, "vs_mix", _checked_mix("vs_mix", self.vs_mix, VS_MIX))
+        object.__setattr__(self, "agn_mix", _checked_mix("agn_mix", self.agn_mix, AGN_MIX))
         if not self.end_mjd - self.start_mjd >= 1:
             raise ValueError(
                 f"end_mjd ({self.end_mjd}) must be at least one day after start_mjd ({self.start_mjd})."
@@ -164,13 +223,7 @@ class SimulationConfig:
         for name in ("visit_interval_days", "campaign_interval_days", "campaign_length_days"):
             if not getattr(self, name) >= 1:
                 raise ValueError(f"{name} must be >= 1 night, got {getattr(self, name)!r}.")
-        for name in (
-            "clear_fraction",
-            "detection_efficiency",
-            "sn_host_catalogued",
-            "agn_host_catalogued",
-            "campaign_fraction",
-        ):
+        for name in ("clear_fraction", "detection_efficiency", "campaign_fraction"):
             value = getattr(self, name)
             if not 0 <= value <= 1:
                 raise ValueError(f"{name} must lie in [0, 1], got {value!r}.")
@@ -185,7 +238,7 @@ class SimulationConfig:
                 f"saturation_mag ({self.saturation_mag}) must be brighter (smaller) than depth_mag "
                 f"({self.depth_mag})."
             )
-        for name in ("galaxy_density_per_sq_deg", "galaxy_patch_arcsec", "error_floor_mag"):
+        for name in ("galaxy_patch_arcsec", "error_floor_mag"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}.")
 
@@ -445,10 +498,11 @@ def _damped_random_walk(
 
 
 def _reference_mag(rng: np.random.Generator, obj: np.ndarray, mag: np.ndarray, n_objects: int) -> np.ndarray:
-    """Magnitude in the reference image: a stack of a few of the object's own visits, averaged in flux.
+    """Magnitude in the reference image: a median stack of a few of the object's own visits (in flux).
 
     A reference made at some epochs, rather than the long-term median, is what lets slow wanderers such as
-    AGN drift away from it and be detected. NaN for objects that were never visited.
+    AGN drift away from it and be detected. The median (as a clipped stack) keeps a flare or an outburst
+    caught at one of those epochs out of the reference. NaN for objects that were never visited.
     """
     counts = np.bincount(obj, minlength=n_objects)
     start = np.cumsum(counts) - counts
@@ -458,7 +512,7 @@ def _reference_mag(rng: np.random.Generator, obj: np.ndarray, mag: np.ndarray, n
     has = counts > 0
     out = np.full(n_objects, np.nan)
     flux = 10.0 ** (-0.4 * mag[picks[has]])  # (objects, epochs)
-    out[has] = -2.5 * np.log10(flux.mean(axis=1))
+    out[has] = -2.5 * np.log10(np.median(flux, axis=1))
     return out
 
 
@@ -472,11 +526,11 @@ def _sawtooth(phase: np.ndarray, rise: np.ndarray) -> np.ndarray:
 
 
 def _variable_stars(
-    rng: np.random.Generator, n: int, obj: np.ndarray, t: np.ndarray
+    rng: np.random.Generator, n: int, obj: np.ndarray, t: np.ndarray, mix: Mapping[str, float]
 ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """Magnitudes of a mix of variable-star types; positive ``dm`` is fainter."""
-    names = list(_VS_MIX)
-    subtype = rng.choice(np.array(names), size=n, p=np.array(list(_VS_MIX.values())))
+    names = list(mix)
+    subtype = rng.choice(np.array(names), size=n, p=np.array(list(mix.values())))
     # Catalogued variables span ~12-21 mag; the detection cut then keeps those that vary visibly.
     m0 = np.clip(rng.normal(*_VS_MEAN_MAG, n), 12.0, 21.5)
     phase0 = rng.random(n)
@@ -556,12 +610,21 @@ def _variable_stars(
             fade = (since >= length) & (since < length + 2.0)
             out = np.where(fade, -0.6 * amp * (1 - (since - length) / 2.0), out)
             dm[flat] = out
+        elif name == "UV":
+            # M-dwarf flares: minutes-to-hours events, so a visit either misses them or lands somewhere on
+            # the fast decay. A few per cent of the time is spent in a detectable flare.
+            duty = _log_uniform(rng, 0.01, 0.08, n)[o]
+            peak = rng.uniform(0.5, 4.0, n)[o]  # mag above quiescence at the flare's peak, in L
+            in_flare = rng.random(len(o)) < duty
+            decay = np.exp(-rng.exponential(1.0, len(o)))  # flux still left when the visit comes
+            boost = (10.0 ** (0.4 * peak) - 1.0) * decay
+            dm[flat] = np.where(in_flare, -2.5 * np.log10(1.0 + boost), 0.0)
         elif name == "IRR":
             tau = _log_uniform(rng, 5.0, 100.0, n)[o]
             sigma = rng.uniform(0.05, 0.5, n)[o]
             dm[flat] = _damped_random_walk(rng, o, tt, tau, sigma)
-    # Dwarf novae sit faint in quiescence; m0 is their quiescent level, pushed ~1.5 mag fainter.
-    m0 = np.where(subtype == "UG", m0 + 1.5, m0)
+    # Dwarf novae and flare stars sit faint in quiescence; m0 is their quiescent level, ~1.5 mag fainter.
+    m0 = np.where(np.isin(subtype, ["UG", "UV"]), m0 + 1.5, m0)
     mag = m0[obj] + _VS_AMPLITUDE_SCALE * dm
     reference = _reference_mag(rng, obj, mag, n)
     return mag, reference, {"subtype": subtype, "base_mag": m0}
@@ -631,15 +694,29 @@ def _supernovae(
 
 
 def _agn(
-    rng: np.random.Generator, n: int, obj: np.ndarray, t: np.ndarray
+    rng: np.random.Generator, n: int, obj: np.ndarray, t: np.ndarray, mix: Mapping[str, float]
 ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-    """Damped random walk (Kelly et al. 2009; MacLeod et al. 2010) about a 17-20.5 mag mean."""
+    """Damped random walks (Kelly et al. 2009; MacLeod et al. 2010) about a 17.5-20.5 mag mean.
+
+    Each subtype of ``mix`` has its redshift range, rest-frame timescale and amplitude (``_AGN_KINDS``);
+    timescales are stretched by (1 + z) into the observer's frame.
+    """
+    names = list(mix)
+    subtype = rng.choice(np.array(names), size=n, p=np.array(list(mix.values())))
     m0 = rng.uniform(*_AGN_MEAN_MAG, n)
-    tau = np.clip(np.exp(rng.normal(np.log(200.0), 0.5, n)), 100.0, 1000.0)
-    sf_inf = rng.uniform(*_AGN_SF_INF, n)
-    dm = _damped_random_walk(rng, obj, t, tau[obj], sf_inf[obj] / np.sqrt(2.0))
+    z, tau, sf_inf = np.empty(n), np.empty(n), np.empty(n)
+    for name in names:
+        pick = subtype == name
+        k = int(pick.sum())
+        (z_low, z_high), (tau_median, tau_sigma), (sf_median, sf_sigma) = _AGN_KINDS[name]
+        z[pick] = _log_uniform(rng, z_low, z_high, k)
+        tau[pick] = np.clip(tau_median * np.exp(tau_sigma * rng.standard_normal(k)), 5.0, 2000.0)
+        sf_inf[pick] = np.clip(sf_median * np.exp(sf_sigma * rng.standard_normal(k)), 0.05, 2.5)
+    tau_observed = tau * (1.0 + z)
+    dm = _damped_random_walk(rng, obj, t, tau_observed[obj], sf_inf[obj] / np.sqrt(2.0))
     mag = m0[obj] + dm
-    return mag, _reference_mag(rng, obj, mag, n), {"subtype": np.full(n, "AGN"), "base_mag": m0}
+    truth = {"subtype": subtype, "base_mag": m0, "redshift": z}
+    return mag, _reference_mag(rng, obj, mag, n), truth
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -721,11 +798,11 @@ def _simulate_class(
             ra, dec = _sky_extragalactic(rng, size, config.min_dec_deg)
         obj, t, limit, _ = _expand_visits(schedule, _field_index(schedule, ra, dec, config.min_dec_deg))
         if label == "VS":
-            mag, ref, truth = _variable_stars(rng, size, obj, t)
+            mag, ref, truth = _variable_stars(rng, size, obj, t, config.vs_mix)
         elif label == "SN":
             mag, ref, truth = _supernovae(rng, size, obj, t, config)
         else:
-            mag, ref, truth = _agn(rng, size, obj, t)
+            mag, ref, truth = _agn(rng, size, obj, t, config.agn_mix)
         detected, mag_obs, mag_err = _observe(rng, config, mag, limit, ref[obj])
         n_det = np.bincount(obj[detected], minlength=size)
         eligible = truth.pop("eligible", np.ones(size, dtype=bool))
@@ -763,9 +840,16 @@ def _offset(ra: np.ndarray, dec: np.ndarray, sep_arcsec: np.ndarray, rng: np.ran
 
 
 def _galaxies(
-    rng: np.random.Generator, config: SimulationConfig, ra: np.ndarray, dec: np.ndarray, labels: np.ndarray
+    rng: np.random.Generator,
+    config: SimulationConfig,
+    ra: np.ndarray,
+    dec: np.ndarray,
+    labels: np.ndarray,
+    redshift: np.ndarray,
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """Catalogued hosts of SN and AGN plus field galaxies around every object.
+
+    A host is catalogued with the chance ``config.galaxy_catalog`` gives at its luminosity distance.
 
     Returns the catalogue, whether each object's host is catalogued, and the host offset (NaN for none).
     """
@@ -774,15 +858,20 @@ def _galaxies(
     is_sn, is_agn = labels == "SN", labels == "AGN"
     host_offset[is_sn] = _log_uniform(rng, 1.0, 10.0, int(is_sn.sum()))  # about one half-light radius
     host_offset[is_agn] = np.minimum(rng.rayleigh(0.25, int(is_agn.sum())), 0.95)  # nuclear
+    from astropy.cosmology import Planck18
+
+    hosted = is_sn | is_agn
+    distance = np.full(n, np.inf)
+    if hosted.any():  # astropy refuses an empty array here
+        distance[hosted] = Planck18.luminosity_distance(redshift[hosted]).to_value(u.Mpc)
     catalogued = np.zeros(n, dtype=bool)
-    catalogued[is_sn] = rng.random(int(is_sn.sum())) < config.sn_host_catalogued
-    catalogued[is_agn] = rng.random(int(is_agn.sum())) < config.agn_host_catalogued
+    catalogued[hosted] = rng.random(int(hosted.sum())) < config.galaxy_catalog.completeness(distance[hosted])
     host_ra, host_dec = _offset(ra[catalogued], dec[catalogued], host_offset[catalogued], rng)
 
     # Field galaxies: Poisson numbers within the patch, fewer behind the dust of the Galactic plane.
     b = _galactic_b(ra, dec)
     area = np.pi * (config.galaxy_patch_arcsec / 3600.0) ** 2
-    expected = config.galaxy_density_per_sq_deg * area * (1.0 - 0.9 * np.exp(-((b / 10.0) ** 2)))
+    expected = config.galaxy_catalog.density_per_sq_deg * area * (1.0 - 0.9 * np.exp(-((b / 10.0) ** 2)))
     n_field = rng.poisson(expected)
     around = np.repeat(np.arange(n), n_field)
     radius = config.galaxy_patch_arcsec * np.sqrt(rng.random(len(around)))
@@ -794,6 +883,14 @@ def _galaxies(
     galaxies = pd.DataFrame({"ra": gal_ra[order], "dec": gal_dec[order]})
     galaxies.insert(0, "name", pd.array([f"SIMGAL{i:07d}" for i in range(len(galaxies))], dtype="str"))
     return galaxies[["ra", "dec", "name"]], catalogued, host_offset
+
+
+def _truth_column(draw: _ClassDraw, key: str) -> np.ndarray:
+    """One truth column of a class in draw order (NaN where the class has no such quantity)."""
+    values = [t.get(key) for t in draw.truth]
+    if values and all(v is not None for v in values):
+        return np.concatenate(values).astype(object if key == "subtype" else np.float64)
+    return np.full(draw.n, np.nan)
 
 
 def simulate_survey_with_truth(
@@ -858,7 +955,8 @@ def simulate_survey_with_truth(
         }
     )
 
-    galaxies, catalogued, host_offset = _galaxies(rng, config, ra, dec, labels)
+    redshift = np.concatenate([_truth_column(d, "redshift") for d in draws.values()])
+    galaxies, catalogued, host_offset = _galaxies(rng, config, ra, dec, labels, redshift)
     by_rank = np.argsort(rank)
     objects = pd.DataFrame(
         {
@@ -871,14 +969,7 @@ def simulate_survey_with_truth(
 
     truth_columns: dict[str, Any] = {"object_id": objects["object_id"], "label": objects["label"]}
     for key in ("subtype", "base_mag", "redshift", "peak_mag"):
-        parts = []
-        for d in draws.values():
-            values = [t.get(key) for t in d.truth]
-            if all(v is not None for v in values):
-                parts.append(np.concatenate(values).astype(object if key == "subtype" else np.float64))
-            else:
-                parts.append(np.full(d.n, np.nan))
-        column = np.concatenate(parts)[by_rank]
+        column = np.concatenate([_truth_column(d, key) for d in draws.values()])[by_rank]
         truth_columns[key] = pd.array(column.astype(str), dtype="str") if key == "subtype" else column
     truth_columns["host_catalogued"] = catalogued[by_rank]
     truth_columns["host_offset_arcsec"] = host_offset[by_rank]
