@@ -13,10 +13,17 @@ catalogues are kept once (from MANTRA). Three comparisons, all on the same strat
    same context) into a balanced random forest (``imbalanced-learn``), trained on train + validation;
 3. sim-to-real: the same RNN trained only on a simulated survey (:mod:`lcrnn.data.simulate`), scored on each
    fold's test objects; plus how the simulated and real light curves differ, per class, and how well a
-   random forest tells them apart.
+   random forest tells them apart. ``--sim-variants`` names the simulated surveys as CATALOG:POPULATION:
+   the galaxy catalogue the simulated context is computed against (``glade``, the paper's, or ``gwgc``, the
+   one the real context uses) and the source population (``survey``: the simulator's VSX/Veron-like
+   default; ``crts``: the mix a transient survey labels, in CRTS's footprint away from the Galactic plane,
+   as MANTRA's transients).
 
     python benchmarks/real_data.py --folds 5 --epochs 50 --augment 2 --sim-objects 20000 --sim-epochs 15 \\
-        --out benchmarks/results/real_data.json
+        --sim-variants glade:survey gwgc:survey gwgc:crts --out benchmarks/results/real_data.json
+
+``--difference-sigma 5`` also applies a difference-imaging cut to the real light curves
+(:class:`lcrnn.data.resample.ResampleConfig`): quiet points of a VS or AGN go, as in GOTO's catalogue.
 
 Prints tables; writes a JSON of every number and a CSV of the per-object test predictions beside it.
 """
@@ -52,7 +59,12 @@ from lcrnn.classifier import Classifier
 from lcrnn.data.context import CONTEXT_COLUMNS, ContextConfig, compute_context
 from lcrnn.data.real import read_gwgc, read_mantra, read_osc
 from lcrnn.data.resample import ResampleConfig, augment_rare_classes, resample_photometry
-from lcrnn.data.simulate import SimulationConfig, simulate_survey
+from lcrnn.data.simulate import (
+    TRANSIENT_SELECTED_AGN_MIX,
+    TRANSIENT_SELECTED_VS_MIX,
+    SimulationConfig,
+    simulate_survey,
+)
 from lcrnn.data.splits import Split, make_split
 from lcrnn.evaluate.crossval import add_copies, fold_splits, summarize_folds
 from lcrnn.evaluate.metrics import classification_metrics
@@ -61,6 +73,12 @@ CLASSES = ("VS", "SN", "AGN")
 DUPLICATE_RADIUS_ARCSEC = 5.0  # an OSC event this close to a MANTRA supernova is the same supernova
 MAX_LEN = 30  # observations the RNN reads (paper: the first 30); the features use the same ones
 SAMPLING_FEATURES = ("n_points", "duration", "median_gap_days")  # how a curve was sampled, not its shape
+# Source populations for the simulated survey: subtype mixes passed to SimulationConfig.
+SIM_POPULATIONS: dict[str, dict[str, Any]] = {
+    "survey": {},
+    # CRTS's transients: what brightens, in a footprint that avoids the Galactic plane (|b| < ~15 deg).
+    "crts": {"vs_mix": TRANSIENT_SELECTED_VS_MIX, "agn_mix": TRANSIENT_SELECTED_AGN_MIX, "min_abs_b_deg": 15.0},
+}
 
 
 # --- data ---------------------------------------------------------------------------------------------------
@@ -277,10 +295,20 @@ def run_forest(real: RealData, features: pd.DataFrame, splits: list[Split], name
     return metrics, pd.concat(predictions, ignore_index=True), seconds
 
 
-def run_sim_to_real(sim, real: RealData, splits: list[Split], use_context: bool, args: argparse.Namespace
-                    ) -> tuple[list[dict], pd.DataFrame, dict[str, Any]]:
+def sim_config(variant: str, args: argparse.Namespace) -> SimulationConfig:
+    """The simulated survey of a CATALOG:POPULATION variant (see the module docstring)."""
+    catalog, _, population = variant.partition(":")
+    if population not in SIM_POPULATIONS:
+        raise SystemExit(f"error: sim variant {variant!r}: population must be one of {sorted(SIM_POPULATIONS)}")
+    return SimulationConfig(n_objects=args.sim_objects, seed=args.seed, galaxy_catalog=catalog,
+                            class_fractions=dict(zip(CLASSES, args.sim_fractions, strict=True)),
+                            **SIM_POPULATIONS[population])
+
+
+def run_sim_to_real(sim, real: RealData, splits: list[Split], use_context: bool, args: argparse.Namespace,
+                    variant: str) -> tuple[list[dict], pd.DataFrame, dict[str, Any]]:
     """Train on the simulated survey only; score on each real fold's test part (as the others)."""
-    name = f"sim_to_real_{'context' if use_context else 'no_context'}"
+    name = f"sim_{variant.replace(':', '_')}_{'context' if use_context else 'no_context'}"
     labels = sim.objects["label"].astype(str).to_numpy()
     split = make_split(sim.objects["object_id"].astype(str).to_numpy(), labels, seed=args.seed)
     clf = Classifier(rnn="gru", loss="focal", gamma=args.gamma, use_context=use_context,
@@ -445,6 +473,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sim-fractions", type=float, nargs=3, default=(0.6, 0.2, 0.2),
                         metavar=("VS", "SN", "AGN"))
     parser.add_argument("--sim-epochs", type=int, default=15)
+    parser.add_argument("--sim-variants", nargs="+", default=["glade:survey", "gwgc:survey", "gwgc:crts"],
+                        metavar="CATALOG:POPULATION",
+                        help="simulated surveys to train on: catalogue glade|gwgc, population survey|crts")
+    parser.add_argument("--difference-sigma", type=float, default=None,
+                        help="keep only real points this many sigma off the quiescent level (GOTO: 5)")
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args(argv)
 
@@ -456,7 +489,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     timing: dict[str, float] = {}
     machine = _machine()
     context = ContextConfig()
-    resample = ResampleConfig(min_points=args.min_points)
+    resample = ResampleConfig(min_points=args.min_points, difference_sigma=args.difference_sigma)
 
     tic = time.perf_counter()
     real = load_real(args.data, resample, args.seed, args.max_osc)
@@ -497,33 +530,39 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         timing[name] = time.perf_counter() - tic
 
     if args.sim_objects:
-        tic = time.perf_counter()
-        sim_config = SimulationConfig(n_objects=args.sim_objects, seed=args.seed,
-                                      class_fractions=dict(zip(CLASSES, args.sim_fractions, strict=True)))
-        sim = simulate_survey(sim_config)
-        timing["simulate"] = time.perf_counter() - tic
-        results["sim"] = {"n_objects": args.sim_objects,
-                          "fractions": dict(zip(CLASSES, args.sim_fractions, strict=True)),
-                          "counts": sim.objects["label"].value_counts().to_dict()}
-        for use_context in (True, False):
+        results["sim"] = {}
+        for variant in args.sim_variants:
             tic = time.perf_counter()
-            metrics, preds, info = run_sim_to_real(sim, real, splits, use_context, args)
-            name = preds["model"].iloc[0]
-            results["models"][name] = {"folds": metrics, "summary": summarize_folds(metrics), **info}
-            predictions.append(preds)
-            timing[name] = time.perf_counter() - tic
+            config = sim_config(variant, args)
+            sim = simulate_survey(config)
+            timing[f"simulate {variant}"] = time.perf_counter() - tic
+            results["sim"][variant] = {"n_objects": args.sim_objects,
+                                       "fractions": dict(zip(CLASSES, args.sim_fractions, strict=True)),
+                                       "galaxy_catalog": asdict(config.galaxy_catalog),
+                                       "vs_mix": dict(config.vs_mix), "agn_mix": dict(config.agn_mix),
+                                       "counts": sim.objects["label"].value_counts().to_dict()}
+            for use_context in (True, False):
+                tic = time.perf_counter()
+                metrics, preds, info = run_sim_to_real(sim, real, splits, use_context, args, variant)
+                name = preds["model"].iloc[0]
+                results["models"][name] = {"folds": metrics, "summary": summarize_folds(metrics), **info}
+                predictions.append(preds)
+                timing[name] = time.perf_counter() - tic
 
-        tic = time.perf_counter()
-        sim_desc = describe_light_curves(sim.photometry, sim.objects, sim.galaxies, context)
-        real_desc = describe_light_curves(real.photometry, real.objects, real.galaxies, context)
-        distributions = compare_distributions(sim_desc, real_desc)
-        sim_features = feature_table(sim.photometry, sim.objects, sim.galaxies, context)
-        separability = domain_separability(
-            sim_features, features, sim.objects.set_index("object_id")["label"].astype(str),
-            real.objects.set_index("object_id")["label"].astype(str), args.seed)
-        results["distributions"] = distributions.drop(columns=["sim", "real"]).to_dict(orient="records")
-        results["sim_vs_real_separability"] = separability
-        timing["sim_vs_real"] = time.perf_counter() - tic
+            tic = time.perf_counter()
+            sim_desc = describe_light_curves(sim.photometry, sim.objects, sim.galaxies, context)
+            real_desc = describe_light_curves(real.photometry, real.objects, real.galaxies, context)
+            distributions = compare_distributions(sim_desc, real_desc)
+            sim_features = feature_table(sim.photometry, sim.objects, sim.galaxies, context)
+            separability = domain_separability(
+                sim_features, features, sim.objects.set_index("object_id")["label"].astype(str),
+                real.objects.set_index("object_id")["label"].astype(str), args.seed)
+            results["sim"][variant]["distributions"] = distributions.drop(columns=["sim", "real"]).to_dict(
+                orient="records")
+            results["sim"][variant]["separability"] = separability
+            results["sim"][variant]["distributions_text"] = distributions[["class", "quantity", "sim", "real"]
+                                                                          ].to_dict(orient="records")
+            timing[f"sim_vs_real {variant}"] = time.perf_counter() - tic
 
     summaries = {name: r["summary"] for name, r in results["models"].items()}
     _print(f"Stratified {args.folds}-fold cross-validation: mean ± std over folds", model_table(summaries))
@@ -538,14 +577,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                    if "in_sim_test" in r}
         print("\nsim-trained models on their own simulated test part, Hand & Till AUC: "
               + ", ".join(f"{n} {a:.3f}" for n, a in sim_auc.items()))
-        _print("Simulated vs real GOTO-like light curves: median [quartiles] per class (first 30 points)",
-               distributions[["class", "quantity", "sim", "real"]])
-        rows = [{"class": c, "AUC sim-vs-real": f"{v['auc']:.3f}",
-                 "n sim / real": f"{v['n_sim']} / {v['n_real']}",
-                 "most telling features": ", ".join(list(v["top_features"])[:4])}
-                for c, v in separability.items()]
-        _print("How well a random forest tells simulated from real light curves (5-fold CV)",
-               pd.DataFrame(rows))
+        for variant, sim_result in results["sim"].items():
+            _print(f"Simulated ({variant}) vs real GOTO-like light curves: median [quartiles] per class "
+                   "(first 30 points)", pd.DataFrame(sim_result["distributions_text"]))
+            rows = [{"class": c, "AUC sim-vs-real": f"{v['auc']:.3f}",
+                     "n sim / real": f"{v['n_sim']} / {v['n_real']}",
+                     "most telling features": ", ".join(list(v["top_features"])[:4])}
+                    for c, v in sim_result["separability"].items()]
+            _print(f"How well a random forest tells simulated ({variant}) from real light curves (5-fold CV)",
+                   pd.DataFrame(rows))
 
     timing["total"] = time.perf_counter() - started
     print("\nseconds: " + ", ".join(f"{k} {v:.0f}" for k, v in timing.items()))

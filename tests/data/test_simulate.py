@@ -242,3 +242,11 @@ def test_the_subtype_mix_is_configurable_and_checked():
     base = truth.set_index("object_id")["base_mag"]
     quiescent = base.reindex(survey.photometry["object_id"]).to_numpy()
     assert np.mean(survey.photometry["mag"].to_numpy() < quiescent - 0.3) > 0.9
+
+
+def test_a_footprint_away_from_the_plane_keeps_every_object_out_of_it():
+    survey = simulate_survey(SimulationConfig(n_objects=300, seed=4, class_fractions=FRACTIONS, min_abs_b_deg=15.0))
+    b = compute_context(survey.objects, survey.galaxies)["gal_b"].abs()
+    assert b.min() >= 15.0 - 1e-6
+    with pytest.raises(ValueError, match="min_abs_b_deg"):
+        SimulationConfig(min_abs_b_deg=75.0)

@@ -185,6 +185,7 @@ class SimulationConfig:
     detection_efficiency: float = 0.8  # real-bogus losses, chip gaps, masked pixels
     min_detections: int = 2  # an object enters the catalogue after this many detections
     min_dec_deg: float = -20.0  # southern limit of the sky seen from La Palma
+    min_abs_b_deg: float = 0.0  # footprint: fields nearer the Galactic plane are not observed (CRTS: ~15)
     galaxy_catalog: GalaxyCatalogModel = GLADE_LIKE  # which hosts are catalogued, and how crowded it is
     galaxy_patch_arcsec: float = 180.0  # field galaxies are drawn within this radius of each object
     sn_classification_mag: float = 18.0  # SN get a label (a TNS spectrum) mostly when peaking brighter
@@ -233,6 +234,8 @@ class SimulationConfig:
             )
         if not -90 <= self.min_dec_deg < 90:
             raise ValueError(f"min_dec_deg must lie in [-90, 90), got {self.min_dec_deg!r}.")
+        if not 0 <= self.min_abs_b_deg <= 60:
+            raise ValueError(f"min_abs_b_deg must lie in [0, 60], got {self.min_abs_b_deg!r}.")
         if self.saturation_mag >= self.depth_mag:
             raise ValueError(
                 f"saturation_mag ({self.saturation_mag}) must be brighter (smaller) than depth_mag "
@@ -427,7 +430,9 @@ def _galactic_b(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
     return SkyCoord(ra=ra * u.deg, dec=dec * u.deg, frame="icrs").galactic.b.deg
 
 
-def _sky_variable_stars(rng: np.random.Generator, n: int, min_dec: float) -> tuple[np.ndarray, np.ndarray]:
+def _sky_variable_stars(
+    rng: np.random.Generator, n: int, min_dec: float, min_abs_b: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
     """A thin disc (|b| of a few degrees, denser toward the Galactic centre) plus an isotropic halo share."""
     ras, decs, have = [], [], 0
     while have < n:
@@ -440,14 +445,16 @@ def _sky_variable_stars(rng: np.random.Generator, n: int, min_dec: float) -> tup
         )
         l_deg = np.where(rng.random(m) < 0.6, np.degrees(rng.vonmises(0.0, 1.5, m)), rng.uniform(0, 360, m))
         ra, dec = _galactic_to_icrs(l_deg % 360.0, b)
-        keep = dec >= min_dec
+        keep = (dec >= min_dec) & (np.abs(b) >= min_abs_b)
         ras.append(ra[keep])
         decs.append(dec[keep])
         have += int(keep.sum())
     return np.concatenate(ras)[:n], np.concatenate(decs)[:n]
 
 
-def _sky_extragalactic(rng: np.random.Generator, n: int, min_dec: float) -> tuple[np.ndarray, np.ndarray]:
+def _sky_extragalactic(
+    rng: np.random.Generator, n: int, min_dec: float, min_abs_b: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Isotropic north of ``min_dec``, thinned near the plane where dust hides galaxies."""
     ras, decs, have = [], [], 0
     while have < n:
@@ -455,7 +462,7 @@ def _sky_extragalactic(rng: np.random.Generator, n: int, min_dec: float) -> tupl
         ra = rng.uniform(0.0, 360.0, m)
         dec = np.degrees(np.arcsin(rng.uniform(np.sin(np.radians(min_dec)), 1.0, m)))
         b = _galactic_b(ra, dec)
-        keep = rng.random(m) < 1.0 - 0.95 * np.exp(-((b / 8.0) ** 2))
+        keep = (rng.random(m) < 1.0 - 0.95 * np.exp(-((b / 8.0) ** 2))) & (np.abs(b) >= min_abs_b)
         ras.append(ra[keep])
         decs.append(dec[keep])
         have += int(keep.sum())
@@ -793,9 +800,9 @@ def _simulate_class(
         remaining = n_wanted - draw.n
         size = int(min(_BATCH, max(64, np.ceil(1.2 * remaining / acceptance))))
         if label == "VS":
-            ra, dec = _sky_variable_stars(rng, size, config.min_dec_deg)
+            ra, dec = _sky_variable_stars(rng, size, config.min_dec_deg, config.min_abs_b_deg)
         else:
-            ra, dec = _sky_extragalactic(rng, size, config.min_dec_deg)
+            ra, dec = _sky_extragalactic(rng, size, config.min_dec_deg, config.min_abs_b_deg)
         obj, t, limit, _ = _expand_visits(schedule, _field_index(schedule, ra, dec, config.min_dec_deg))
         if label == "VS":
             mag, ref, truth = _variable_stars(rng, size, obj, t, config.vs_mix)
