@@ -59,12 +59,7 @@ from lcrnn.classifier import Classifier
 from lcrnn.data.context import CONTEXT_COLUMNS, ContextConfig, compute_context
 from lcrnn.data.real import read_gwgc, read_mantra, read_osc
 from lcrnn.data.resample import ResampleConfig, augment_rare_classes, resample_photometry
-from lcrnn.data.simulate import (
-    TRANSIENT_SELECTED_AGN_MIX,
-    TRANSIENT_SELECTED_VS_MIX,
-    SimulationConfig,
-    simulate_survey,
-)
+from lcrnn.data.simulate import SOURCE_POPULATIONS, SimulationConfig, simulate_survey
 from lcrnn.data.splits import Split, make_split
 from lcrnn.evaluate.crossval import add_copies, fold_splits, summarize_folds
 from lcrnn.evaluate.metrics import classification_metrics
@@ -75,9 +70,9 @@ MAX_LEN = 30  # observations the RNN reads (paper: the first 30); the features u
 SAMPLING_FEATURES = ("n_points", "duration", "median_gap_days")  # how a curve was sampled, not its shape
 # Source populations for the simulated survey: subtype mixes passed to SimulationConfig.
 SIM_POPULATIONS: dict[str, dict[str, Any]] = {
-    "survey": {},
+    "survey": dict(SOURCE_POPULATIONS["survey"]),
     # CRTS's transients: what brightens, in a footprint that avoids the Galactic plane (|b| < ~15 deg).
-    "crts": {"vs_mix": TRANSIENT_SELECTED_VS_MIX, "agn_mix": TRANSIENT_SELECTED_AGN_MIX, "min_abs_b_deg": 15.0},
+    "crts": {**SOURCE_POPULATIONS["transient"], "min_abs_b_deg": 15.0},
 }
 
 

@@ -304,6 +304,14 @@ def simulate(
     n_objects: Annotated[int, typer.Option(help="Labelled objects (paper: 99,201 = 98,457 VS, 201 SN, 543 AGN).")]
     = 99_201,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same survey.")] = 0,
+    galaxy_catalog: Annotated[str, typer.Option(
+        help="Catalogue the context is computed against: glade (the paper's) or gwgc (shallow, to 100 Mpc).")]
+    = "glade",
+    population: Annotated[str, typer.Option(
+        help="Source subtype mix: survey (VSX/Veron-like) or transient (labels found by brightening: dwarf "
+             "novae, flare stars, blazars).")] = "survey",
+    min_abs_b: Annotated[float, typer.Option(
+        help="Survey footprint: no fields within this many degrees of the Galactic plane (CRTS: ~15).")] = 0.0,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace survey tables already in OUT.")] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = False,
 ) -> None:
@@ -311,12 +319,19 @@ def simulate(
     import time
 
     from lcrnn.data.io import write_survey
-    from lcrnn.data.simulate import SimulationConfig, simulate_survey
+    from lcrnn.data.simulate import SOURCE_POPULATIONS, SimulationConfig, simulate_survey
 
     if n_objects < 1:
         raise typer.BadParameter("must be at least 1", param_hint="--n-objects")
+    if population not in SOURCE_POPULATIONS:
+        raise typer.BadParameter(f"choose one of {', '.join(SOURCE_POPULATIONS)}", param_hint="--population")
+    try:
+        config = SimulationConfig(n_objects=n_objects, seed=seed, galaxy_catalog=galaxy_catalog,
+                                  min_abs_b_deg=min_abs_b, **SOURCE_POPULATIONS[population])
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
     start = time.perf_counter()
-    survey = simulate_survey(SimulationConfig(n_objects=n_objects, seed=seed), progress=progress)
+    survey = simulate_survey(config, progress=progress)
     write_survey(survey, out, overwrite=overwrite)
     counts = ", ".join(f"{k} {v}" for k, v in survey.objects["label"].value_counts().items())
     typer.echo(f"simulated {survey.n_objects} objects ({counts}), {len(survey.photometry)} points, "

@@ -250,3 +250,17 @@ def test_a_footprint_away_from_the_plane_keeps_every_object_out_of_it():
     assert b.min() >= 15.0 - 1e-6
     with pytest.raises(ValueError, match="min_abs_b_deg"):
         SimulationConfig(min_abs_b_deg=75.0)
+
+
+def test_cli_simulate_takes_catalogue_population_and_footprint(tmp_path):
+    out = tmp_path / "crts-like"
+    args = ["simulate", "--out", str(out), "--n-objects", "200", "--galaxy-catalog", "gwgc",
+            "--population", "transient", "--min-abs-b", "15"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    survey = read_survey(out)
+    assert compute_context(survey.objects, survey.galaxies)["gal_b"].abs().min() >= 15.0 - 1e-6
+    bad = CliRunner().invoke(app, ["simulate", "--out", str(tmp_path / "x"), "--population", "quiet"])
+    assert bad.exit_code != 0 and "survey, transient" in bad.output
+    bad = CliRunner().invoke(app, ["simulate", "--out", str(tmp_path / "y"), "--galaxy-catalog", "sdss"])
+    assert bad.exit_code != 0 and "unknown galaxy catalogue 'sdss'" in bad.output

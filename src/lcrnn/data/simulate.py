@@ -46,6 +46,7 @@ __all__ = [
     "AGN_MIX",
     "CLASSES",
     "PAPER_CLASS_COUNTS",
+    "SOURCE_POPULATIONS",
     "TRANSIENT_SELECTED_AGN_MIX",
     "TRANSIENT_SELECTED_VS_MIX",
     "VS_MIX",
@@ -124,6 +125,17 @@ TRANSIENT_SELECTED_VS_MIX: Mapping[str, float] = MappingProxyType(
 #: An AGN mix for the same kind of survey: MANTRA's AGN are half blazars (59 of 116) and all flaring; blazars
 #: are ~7 times likelier than other AGN to pass the detection cut, so 13 % of the candidates give about half.
 TRANSIENT_SELECTED_AGN_MIX: Mapping[str, float] = MappingProxyType({"Seyfert": 0.20, "QSO": 0.67, "blazar": 0.13})
+
+#: Named subtype mixes: ``survey`` (the defaults, a VSX/Veron-like catalogue) and ``transient`` (labels found by
+#: brightening). Pass one as ``SimulationConfig(**SOURCE_POPULATIONS[name])``.
+SOURCE_POPULATIONS: Mapping[str, Mapping[str, Mapping[str, float]]] = MappingProxyType(
+    {
+        "survey": MappingProxyType({"vs_mix": VS_MIX, "agn_mix": AGN_MIX}),
+        "transient": MappingProxyType(
+            {"vs_mix": TRANSIENT_SELECTED_VS_MIX, "agn_mix": TRANSIENT_SELECTED_AGN_MIX}
+        ),
+    }
+)
 
 
 def _checked_mix(name: str, mix: Mapping[str, float], known: Mapping[str, float]) -> Mapping[str, float]:
