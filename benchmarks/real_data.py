@@ -24,6 +24,8 @@ catalogues are kept once (from MANTRA). Three comparisons, all on the same strat
 
 ``--difference-sigma 5`` also applies a difference-imaging cut to the real light curves
 (:class:`lcrnn.data.resample.ResampleConfig`): quiet points of a VS or AGN go, as in GOTO's catalogue.
+``--reported-error survey`` writes GOTO's error for each resampled point instead of the larger of GOTO's and
+the source's (the simulated survey's errors are GOTO's).
 
 Prints tables; writes a JSON of every number and a CSV of the per-object test predictions beside it.
 """
@@ -473,6 +475,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="simulated surveys to train on: catalogue glade|gwgc, population survey|crts")
     parser.add_argument("--difference-sigma", type=float, default=None,
                         help="keep only real points this many sigma off the quiescent level (GOTO: 5)")
+    parser.add_argument("--reported-error", choices=("larger", "survey"), default="larger",
+                        help="error column of resampled real points: the larger of GOTO's and the source's "
+                             "(default), or GOTO's own at that magnitude")
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args(argv)
 
@@ -484,7 +489,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     timing: dict[str, float] = {}
     machine = _machine()
     context = ContextConfig()
-    resample = ResampleConfig(min_points=args.min_points, difference_sigma=args.difference_sigma)
+    resample = ResampleConfig(min_points=args.min_points, difference_sigma=args.difference_sigma,
+                              reported_error=args.reported_error)
 
     tic = time.perf_counter()
     real = load_real(args.data, resample, args.seed, args.max_osc)

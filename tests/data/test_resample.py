@@ -112,11 +112,17 @@ def test_noise_is_added_once_to_reach_gotos_errors():
     assert resid.std() == pytest.approx(goto, rel=0.08)  # source error 0.001: GOTO's noise, added once
     assert abs(resid.mean()) < 0.1 * goto
     assert out["mag_err"].median() == pytest.approx(goto, rel=0.05)
-    # A source noisier than GOTO gets no extra noise and keeps its own error.
+    # A source noisier than GOTO gets no extra noise and keeps its own error ...
     t2, m2, e2 = _dense(days=500.0, mag=16.0, err=0.2)
     noisy = resample_light_curve(t2, m2, e2, rng=3, window="all")
     np.testing.assert_allclose(noisy["mag"], 16.0)
     np.testing.assert_allclose(noisy["mag_err"], 0.2, rtol=1e-6)
+    # ... unless GOTO's own error is asked for: the same points, reported as GOTO would.
+    as_goto = resample_light_curve(t2, m2, e2, rng=3, window="all", config=ResampleConfig(reported_error="survey"))
+    np.testing.assert_allclose(as_goto["mag"], noisy["mag"])
+    np.testing.assert_allclose(as_goto["mag_err"], magnitude_error(16.0), rtol=1e-5)
+    with pytest.raises(ValueError, match="reported_error"):
+        ResampleConfig(reported_error="source")
 
 
 def test_peak_window_keeps_the_event_not_the_quiet_years():

@@ -212,7 +212,7 @@ def test_blazars_vary_far_more_than_other_agn_and_every_agn_has_a_redshift(simul
 
 
 def test_a_shallow_catalogue_holds_only_nearby_hosts():
-    config = dict(n_objects=1500, seed=5, class_fractions={"VS": 0.2, "SN": 0.4, "AGN": 0.4})
+    config = {"n_objects": 1500, "seed": 5, "class_fractions": {"VS": 0.2, "SN": 0.4, "AGN": 0.4}}
     glade_survey, glade = simulate_survey_with_truth(SimulationConfig(**config))
     gwgc_survey, gwgc = simulate_survey_with_truth(SimulationConfig(**config, galaxy_catalog="gwgc"))
     glade_share = glade.loc[glade.label != "VS", "host_catalogued"].mean()

@@ -16,7 +16,8 @@ deeper than a GOTO one (paper section 2.2: one L band, a median of 6 points ~11 
 4. **noise**: GOTO's error at that magnitude (:func:`lcrnn.data.simulate.magnitude_error`: ``1.0857/SNR``
    with SNR = 5 at the depth, a floor of 0.015 mag) is reached by adding only the noise the source's own
    error lacks, ``sqrt(max(sigma_goto^2 - sigma_source^2, 0))``, so the noise is never counted twice; the
-   error reported is the larger of the two;
+   error reported is the larger of the two (``reported_error="larger"``), or GOTO's own error at that
+   magnitude (``"survey"``: what GOTO's pipeline would write, though a noisier source keeps its scatter);
 5. **depth**: points measured fainter than ``depth_mag`` (20.5) are not detected and are dropped;
 6. **difference imaging** (off unless ``difference_sigma`` is set): GOTO measures an object only where it
    differs from its reference image, so a point is kept only when its flux differs from the quiescent level
@@ -87,6 +88,7 @@ class ResampleConfig:
     error_floor_mag: float = 0.015  # calibration floor of GOTO errors (sigma ~ 0.01-0.02 for bright stars)
     min_points: int = 1  # light curves left with fewer points are dropped
     difference_sigma: float | None = None  # keep only points this many sigma off the quiescent level (GOTO: 5)
+    reported_error: Literal["larger", "survey"] = "larger"  # error column: max(GOTO, source) or GOTO's own
 
     def __post_init__(self) -> None:
         if self.window not in ("auto", "peak", "random", "all"):
@@ -98,6 +100,8 @@ class ResampleConfig:
                      "match_tolerance_days"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}.")
+        if self.reported_error not in ("larger", "survey"):
+            raise ValueError(f"reported_error must be 'larger' or 'survey', not {self.reported_error!r}.")
         if self.difference_sigma is not None and not self.difference_sigma > 0:
             raise ValueError(f"difference_sigma must be positive or None, got {self.difference_sigma!r}.")
         if int(self.min_points) != self.min_points or self.min_points < 1:
@@ -267,10 +271,13 @@ def _resample_arrays(
     goto_err = magnitude_error(src_mag, config.depth_mag, config.error_floor_mag)
     extra = np.sqrt(np.maximum(goto_err**2 - src_err**2, 0.0))
     obs_mag = src_mag + extra * rng.standard_normal(chosen.size)
-    obs_err = np.maximum(magnitude_error(obs_mag, config.depth_mag, config.error_floor_mag), src_err)
+    survey_err = magnitude_error(obs_mag, config.depth_mag, config.error_floor_mag)
+    obs_err = np.maximum(survey_err, src_err)  # the noise the point really carries
     seen = obs_mag <= config.depth_mag
     if config.difference_sigma is not None:
         seen &= _differs_from_reference(t, m, start, end, window, obs_mag, obs_err, config.difference_sigma)
+    if config.reported_error == "survey":
+        obs_err = survey_err
     return t[chosen][seen], obs_mag[seen].astype(np.float32), obs_err[seen].astype(np.float32)
 
 
