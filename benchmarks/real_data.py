@@ -257,7 +257,7 @@ def run_rnn(real: RealData, splits: list[Split], use_context: bool, augment: int
         clf = Classifier(rnn="gru", loss="focal", gamma=args.gamma, use_context=use_context,
                          epochs=args.epochs, hidden=args.hidden, dense=args.dense,
                          batch_size=args.batch_size, lr=args.lr, seed=args.seed + k, max_len=MAX_LEN,
-                         progress=False)
+                         select_by=args.select_by, progress=False)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             clf.fit(photometry, objects, real.galaxies, split=split)
@@ -460,6 +460,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="torch threads; 1 is fastest on a busy small machine (more threads thrash)")
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--gamma", type=float, default=2.0, help="focal-loss gamma")
+    parser.add_argument("--select-by", choices=("val_auc", "val_loss"), default="val_auc",
+                        help="epoch each real-data RNN fold keeps (the simulated models keep the best val AUC)")
     parser.add_argument("--augment", type=int, default=0,
                         help="also run the context RNN with this many resampled copies per rare light curve")
     parser.add_argument("--max-osc", type=int, default=None, help="cap on OSC supernovae (default: all)")

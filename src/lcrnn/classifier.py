@@ -54,6 +54,9 @@ class Classifier:
         Network shape (paper Table 1: hidden 100/150, dense 100/200, dropout 0.4; sigmoid dense activations).
     epochs, batch_size, lr, seed, stratified_batches, early_stopping, device
         Training schedule (paper: 200 epochs, batch 128, Adam lr 1e-4).
+    select_by : {"val_auc", "val_loss"}
+        Which epoch is kept: the best validation Hand & Till AUC (the paper's), or the lowest validation
+        loss, which is steadier when the validation set holds only a few objects of a class.
     max_len : int
         Observations kept per light curve (paper: the first 30).
     context : ContextConfig
@@ -78,6 +81,7 @@ class Classifier:
         seed: int = 0,
         stratified_batches: bool = False,
         early_stopping: int | None = None,
+        select_by: Literal["val_auc", "val_loss"] = "val_auc",
         device: str = "auto",
         max_len: int = 30,
         context: ContextConfig | None = None,
@@ -97,6 +101,7 @@ class Classifier:
         self.seed = seed
         self.stratified_batches = stratified_batches
         self.early_stopping = early_stopping
+        self.select_by = select_by
         self.device = device
         self.max_len = max_len
         self.context = context
@@ -112,7 +117,7 @@ class Classifier:
     def train_config(self) -> TrainConfig:
         return TrainConfig(loss=self.loss, gamma=self.gamma, epochs=self.epochs, batch_size=self.batch_size,
                            lr=self.lr, seed=self.seed, stratified_batches=self.stratified_batches,
-                           early_stopping=self.early_stopping, device=self.device)
+                           early_stopping=self.early_stopping, select_by=self.select_by, device=self.device)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "network_"):
@@ -295,7 +300,9 @@ class Classifier:
                   hidden=network_config.hidden, dense=network_config.dense, dropout=network_config.dropout,
                   activation=network_config.activation, use_context=network_config.use_context,
                   epochs=train_config.epochs, batch_size=train_config.batch_size, lr=train_config.lr,
-                  seed=train_config.seed, device=device, max_len=int(config["max_len"]),
+                  seed=train_config.seed, stratified_batches=train_config.stratified_batches,
+                  early_stopping=train_config.early_stopping, select_by=train_config.select_by,
+                  device=device, max_len=int(config["max_len"]),
                   context=ContextConfig.from_dict(config["context"]), progress=False)
         clf.name = path.name
         clf.classes_ = tuple(config["classes"])

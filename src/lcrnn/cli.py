@@ -44,6 +44,8 @@ def train(
     no_context: Annotated[bool, typer.Option("--no-context", help="Light curve only (paper section 5.4).")] = False,
     stratified_batches: Annotated[bool, typer.Option(help="Class-stratified mini-batches.")] = False,
     early_stopping: Annotated[int | None, typer.Option(help="Stop after N epochs without a better val AUC.")] = None,
+    select_by: Annotated[str, typer.Option(
+        help="Epoch kept: val_auc (the paper's) or val_loss (steadier on small validation sets).")] = "val_auc",
     seed: Annotated[int, typer.Option(help="Seed for the split, weights and batch order.")] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     fresh: Annotated[bool, typer.Option("--fresh", help="Ignore an interrupted run's checkpoint.")] = False,
@@ -56,7 +58,7 @@ def train(
     survey = read_survey(data)
     clf = Classifier(rnn=rnn, loss=loss, gamma=gamma, hidden=hidden, dense=dense, epochs=epochs, lr=lr,
                      batch_size=batch_size, use_context=not no_context, stratified_batches=stratified_batches,
-                     early_stopping=early_stopping, seed=seed, device=device)
+                     early_stopping=early_stopping, select_by=select_by, seed=seed, device=device)
     metrics = train_run(clf, survey, out, resume=not fresh)
     val, test = metrics["validation"], metrics["test"]
     typer.echo(f"{out}: best epoch {metrics['best_epoch']}, validation AUC {val['auc_hand_till']:.4f} "

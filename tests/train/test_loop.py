@@ -44,6 +44,20 @@ def test_training_learns_the_toy_survey(scaled_parts):
     assert result.best_epoch == int(result.history.loc[result.history["val_auc"].idxmax(), "epoch"])
 
 
+def test_the_epoch_of_lowest_validation_loss_can_be_kept_instead(scaled_parts):
+    train_set, val_set = scaled_parts
+    config = TrainConfig(epochs=8, lr=3e-2, batch_size=32, select_by="val_loss")
+    result = train(_fresh_network(), train_set, val_set, config, progress=False)
+    history = result.history
+    assert result.best_epoch == int(history.loc[history["val_loss"].idxmin(), "epoch"])
+    # The AUC reported is the kept epoch's, whatever chose it.
+    assert result.best_val_auc == pytest.approx(float(history.loc[result.best_epoch - 1, "val_auc"]))
+    # On this run the two rules disagree, so the test tells them apart.
+    assert history["val_loss"].idxmin() != history["val_auc"].idxmax()
+    with pytest.raises(ValueError, match="select_by"):
+        TrainConfig(select_by="val_f1")
+
+
 def test_same_seed_same_run(scaled_parts):
     train_set, val_set = scaled_parts
     config = TrainConfig(epochs=3, lr=1e-3, batch_size=32, seed=5)
