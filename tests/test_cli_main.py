@@ -48,6 +48,18 @@ def test_train_writes_a_complete_run(run_dir):
     assert metrics["test"]["n"] == len(config["split"]["test"])
 
 
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("--select-by", "val_f1", "select_by must be 'val_auc' or 'val_loss'"),
+    ("--loss", "hinge", "loss must be 'ce', 'wce' or 'focal'"),
+    ("--rnn", "transformer", "transformer"),
+])
+def test_train_refuses_a_bad_option_value_by_name(survey_dir, tmp_path, option, value, message):
+    result = runner.invoke(app, ["train", "--data", str(survey_dir), "--out", str(tmp_path / "run"), option, value])
+    assert result.exit_code == 2
+    assert message in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "run" / "model.safetensors").exists()
+
+
 def test_predict_writes_probabilities_for_the_test_split(run_dir, survey_dir, tmp_path):
     out = tmp_path / "pred.csv"
     result = runner.invoke(app, ["predict", "--model", str(run_dir), "--data", str(survey_dir), "--out", str(out),

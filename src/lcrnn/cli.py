@@ -59,6 +59,11 @@ def train(
     clf = Classifier(rnn=rnn, loss=loss, gamma=gamma, hidden=hidden, dense=dense, epochs=epochs, lr=lr,
                      batch_size=batch_size, use_context=not no_context, stratified_batches=stratified_batches,
                      early_stopping=early_stopping, select_by=select_by, seed=seed, device=device)
+    try:  # a bad option value is the user's to fix: say which, without a traceback
+        clf.network_config()
+        clf.train_config()
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
     metrics = train_run(clf, survey, out, resume=not fresh)
     val, test = metrics["validation"], metrics["test"]
     typer.echo(f"{out}: best epoch {metrics['best_epoch']}, validation AUC {val['auc_hand_till']:.4f} "
