@@ -6,6 +6,8 @@ Heavy imports (torch, astropy, matplotlib) happen inside the commands to keep `l
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +18,15 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+@contextmanager
+def _option_errors() -> Iterator[None]:
+    """A config that refuses an option value is the user's to fix: say which, without a traceback."""
+    try:
+        yield
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
 
 
 @app.command()
@@ -55,15 +66,13 @@ def train(
     from lcrnn.data.io import read_survey
     from lcrnn.train.run import train_run
 
-    survey = read_survey(data)
     clf = Classifier(rnn=rnn, loss=loss, gamma=gamma, hidden=hidden, dense=dense, epochs=epochs, lr=lr,
                      batch_size=batch_size, use_context=not no_context, stratified_batches=stratified_batches,
                      early_stopping=early_stopping, select_by=select_by, seed=seed, device=device)
-    try:  # a bad option value is the user's to fix: say which, without a traceback
+    with _option_errors():  # before reading the survey, which may be large
         clf.network_config()
         clf.train_config()
-    except ValueError as error:
-        raise typer.BadParameter(str(error)) from None
+    survey = read_survey(data)
     metrics = train_run(clf, survey, out, resume=not fresh)
     val, test = metrics["validation"], metrics["test"]
     typer.echo(f"{out}: best epoch {metrics['best_epoch']}, validation AUC {val['auc_hand_till']:.4f} "
@@ -332,11 +341,9 @@ def simulate(
         raise typer.BadParameter("must be at least 1", param_hint="--n-objects")
     if population not in SOURCE_POPULATIONS:
         raise typer.BadParameter(f"choose one of {', '.join(SOURCE_POPULATIONS)}", param_hint="--population")
-    try:
+    with _option_errors():
         config = SimulationConfig(n_objects=n_objects, seed=seed, galaxy_catalog=galaxy_catalog,
                                   min_abs_b_deg=min_abs_b, **SOURCE_POPULATIONS[population])
-    except ValueError as error:
-        raise typer.BadParameter(str(error)) from None
     start = time.perf_counter()
     survey = simulate_survey(config, progress=progress)
     write_survey(survey, out, overwrite=overwrite)

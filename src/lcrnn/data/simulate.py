@@ -27,7 +27,7 @@ subtypes and visit positions (for the damped random walks) remain in Python.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -442,13 +442,25 @@ def _galactic_b(ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
     return SkyCoord(ra=ra * u.deg, dec=dec * u.deg, frame="icrs").galactic.b.deg
 
 
+def _draw_positions(
+    n: int, propose: Callable[[int], tuple[np.ndarray, np.ndarray, np.ndarray]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` accepted (ra, dec): ``propose(m)`` draws m candidates and says which to keep, until enough are kept."""
+    ras, decs, have = [], [], 0
+    while have < n:
+        ra, dec, keep = propose(2 * (n - have) + 16)
+        ras.append(ra[keep])
+        decs.append(dec[keep])
+        have += int(keep.sum())
+    return np.concatenate(ras)[:n], np.concatenate(decs)[:n]
+
+
 def _sky_variable_stars(
     rng: np.random.Generator, n: int, min_dec: float, min_abs_b: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """A thin disc (|b| of a few degrees, denser toward the Galactic centre) plus an isotropic halo share."""
-    ras, decs, have = [], [], 0
-    while have < n:
-        m = 2 * (n - have) + 16
+
+    def propose(m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         disc = rng.random(m) < 0.8
         b = np.where(
             disc,
@@ -457,28 +469,24 @@ def _sky_variable_stars(
         )
         l_deg = np.where(rng.random(m) < 0.6, np.degrees(rng.vonmises(0.0, 1.5, m)), rng.uniform(0, 360, m))
         ra, dec = _galactic_to_icrs(l_deg % 360.0, b)
-        keep = (dec >= min_dec) & (np.abs(b) >= min_abs_b)
-        ras.append(ra[keep])
-        decs.append(dec[keep])
-        have += int(keep.sum())
-    return np.concatenate(ras)[:n], np.concatenate(decs)[:n]
+        return ra, dec, (dec >= min_dec) & (np.abs(b) >= min_abs_b)
+
+    return _draw_positions(n, propose)
 
 
 def _sky_extragalactic(
     rng: np.random.Generator, n: int, min_dec: float, min_abs_b: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Isotropic north of ``min_dec``, thinned near the plane where dust hides galaxies."""
-    ras, decs, have = [], [], 0
-    while have < n:
-        m = 2 * (n - have) + 16
+
+    def propose(m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         ra = rng.uniform(0.0, 360.0, m)
         dec = np.degrees(np.arcsin(rng.uniform(np.sin(np.radians(min_dec)), 1.0, m)))
         b = _galactic_b(ra, dec)
         keep = (rng.random(m) < 1.0 - 0.95 * np.exp(-((b / 8.0) ** 2))) & (np.abs(b) >= min_abs_b)
-        ras.append(ra[keep])
-        decs.append(dec[keep])
-        have += int(keep.sum())
-    return np.concatenate(ras)[:n], np.concatenate(decs)[:n]
+        return ra, dec, keep
+
+    return _draw_positions(n, propose)
 
 
 # ----------------------------------------------------------------------------------------------------------
