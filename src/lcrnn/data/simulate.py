@@ -27,7 +27,7 @@ subtypes and visit positions (for the damped random walks) remain in Python.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -138,16 +138,23 @@ SOURCE_POPULATIONS: Mapping[str, Mapping[str, Mapping[str, float]]] = MappingPro
 )
 
 
+def _checked_shares(name: str, shares: Mapping[str, float], known: Sequence[str], kind: str) -> dict[str, float]:
+    """``shares`` as a dict once every key is known and the values are non-negative with a positive sum."""
+    shares = dict(shares)
+    unknown = sorted(set(shares) - set(known))
+    if unknown:
+        raise ValueError(f"{name} has unknown {kind} {unknown}; the simulator knows {sorted(known)}.")
+    values = np.array(list(shares.values()), dtype=np.float64)
+    if values.size == 0 or not np.all(np.isfinite(values)) or np.any(values < 0) or values.sum() <= 0:
+        raise ValueError(f"{name} must be non-negative numbers with a positive sum, got {shares!r}.")
+    return shares
+
+
 def _checked_mix(name: str, mix: Mapping[str, float], known: Mapping[str, float]) -> Mapping[str, float]:
     """The mix normalised to sum 1, or a ValueError naming what is wrong."""
-    mix = dict(mix)
-    unknown = sorted(set(mix) - set(known))
-    if unknown:
-        raise ValueError(f"{name} has unknown subtype(s) {unknown}; the simulator knows {sorted(known)}.")
-    values = np.array(list(mix.values()), dtype=np.float64)
-    if values.size == 0 or not np.all(np.isfinite(values)) or np.any(values < 0) or values.sum() <= 0:
-        raise ValueError(f"{name} must hold non-negative shares with a positive sum, got {mix!r}.")
-    return MappingProxyType({k: float(v) / float(values.sum()) for k, v in mix.items()})
+    mix = _checked_shares(name, mix, list(known), "subtype(s)")
+    total = float(sum(mix.values()))
+    return MappingProxyType({k: float(v) / total for k, v in mix.items()})
 
 
 def _paper_fractions() -> Mapping[str, float]:
@@ -207,17 +214,7 @@ class SimulationConfig:
     def __post_init__(self) -> None:
         if int(self.n_objects) != self.n_objects or self.n_objects < 1:
             raise ValueError(f"n_objects must be a positive whole number, got {self.n_objects!r}.")
-        fractions = dict(self.class_fractions)
-        unknown = sorted(set(fractions) - set(CLASSES))
-        if unknown:
-            raise ValueError(
-                f"class_fractions has unknown class(es) {unknown}; the simulator knows {CLASSES}."
-            )
-        values = np.array(list(fractions.values()), dtype=np.float64)
-        if values.size == 0 or not np.all(np.isfinite(values)) or np.any(values < 0) or values.sum() <= 0:
-            raise ValueError(
-                f"class_fractions must be non-negative numbers with a positive sum, got {fractions!r}."
-            )
+        fractions = _checked_shares("class_fractions", self.class_fractions, CLASSES, "class(es)")
         object.__setattr__(self, "class_fractions", MappingProxyType(fractions))
         if isinstance(self.galaxy_catalog, str):
             object.__setattr__(self, "galaxy_catalog", catalog_model(self.galaxy_catalog))
