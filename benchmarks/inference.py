@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_epoch import simulate
 
 from lcrnn.model import MixedInputRNN, NetworkConfig, forward_padded
-from lcrnn.train.loop import SequenceTensors, predict_logits
+from lcrnn.model.inference import SequenceTensors, predict_logits
 
 
 def timed(fn):

@@ -68,3 +68,16 @@ def toy_survey():
 def toy_survey_factory():
     """`make_toy_survey` itself, for tests that need other sizes or seeds."""
     return make_toy_survey
+
+
+@pytest.fixture
+def plain_output():
+    """The CLI's output with Typer's error box undrawn and line wrapping undone, for matching messages."""
+
+    def flatten(result) -> str:
+        text = result.output
+        for ch in "│╭╮╰╯─":
+            text = text.replace(ch, " ")
+        return " ".join(text.split())
+
+    return flatten

@@ -73,11 +73,11 @@ def test_predict_writes_probabilities_for_the_test_split(run_dir, survey_dir, tm
     assert "Hand & Till AUC" in result.output
 
 
-def test_predict_with_a_wrong_model_path_says_what_to_do(survey_dir, tmp_path):
+def test_predict_with_a_wrong_model_path_says_what_to_do(survey_dir, tmp_path, plain_output):
     result = runner.invoke(app, ["predict", "--model", str(tmp_path), "--data", str(survey_dir),
                                  "--out", str(tmp_path / "p.csv")])
-    assert result.exit_code != 0
-    assert "not an lcrnn model directory" in str(result.exception)
+    assert result.exit_code == 2
+    assert "is not an lcrnn run directory" in plain_output(result)
 
 
 @pytest.mark.slow

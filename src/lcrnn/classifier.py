@@ -2,34 +2,55 @@
 
 ``Classifier(rnn="gru", loss="focal", gamma=2).fit(photometry, objects, galaxies)`` validates the tables,
 computes the context with the real cross-match, splits (stratified), scales on the training part only, trains
-and keeps the best-validation-AUC weights. Everything needed at inference (architecture, scaling, class names,
-context settings, the split) goes into ``config.json`` beside ``model.safetensors``.
+and keeps the best-validation-AUC weights. Its settings are a :class:`~lcrnn.model.config.NetworkConfig` and a
+:class:`~lcrnn.train.config.TrainConfig` (the one source of every hyperparameter and its default); keyword
+shorthands such as ``rnn="lstm"`` or ``epochs=20`` set their fields. A fitted classifier holds a
+:class:`~lcrnn.train.run_dir.TrainedModel`, which :meth:`Classifier.save` writes as a run directory.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
-from dataclasses import replace
 from pathlib import Path
-from typing import Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 
 from lcrnn.data.context import CONTEXT_COLUMNS, ContextConfig, compute_context
-from lcrnn.data.sequences import FeatureScaler, SequenceSet, build_sequences
+from lcrnn.data.scaling import FeatureScaler
+from lcrnn.data.sequences import SequenceSet, build_sequences
 from lcrnn.data.splits import Split, make_split
 from lcrnn.data.tables import validate_survey
-from lcrnn.errors import InvalidTableError, LcrnnWarning, NotFittedError
+from lcrnn.errors import InvalidConfigError, InvalidTableError, LcrnnWarning, NotFittedError
 from lcrnn.model.config import NetworkConfig
+from lcrnn.model.inference import SequenceTensors, embed, predict_logits, resolve_device
 from lcrnn.model.network import MixedInputRNN
-from lcrnn.train.checkpoint import load_model, save_model
-from lcrnn.train.loop import SequenceTensors, TrainConfig, predict_logits, resolve_device, train
+from lcrnn.settings import field_names
+from lcrnn.train.config import TrainConfig
+from lcrnn.train.loop import train
+from lcrnn.train.run_dir import TrainedModel, load_run, save_run
 
-__all__ = ["Classifier", "order_classes"]
+__all__ = ["Classifier", "order_classes", "split_settings"]
 
 PAPER_CLASS_ORDER = ("VS", "SN", "AGN")
+
+# Fitted attributes, scikit-learn style, read from the TrainedModel the classifier holds.
+_FITTED = {
+    "network_": "network",
+    "classes_": "classes",
+    "scaler_": "scaler",
+    "network_config_": "network_config",
+    "train_config_": "train_config",
+    "context_config_": "context_config",
+    "class_counts_": "class_counts",
+    "best_epoch_": "best_epoch",
+    "best_val_auc_": "best_val_auc",
+    "split_": "split",
+    "history_": "history",
+}
 
 
 def order_classes(labels) -> tuple[str, ...]:
@@ -39,95 +60,83 @@ def order_classes(labels) -> tuple[str, ...]:
     return tuple(known + sorted(present - set(known)))
 
 
+def split_settings(network: NetworkConfig | None = None, train: TrainConfig | None = None,
+                   **settings: Any) -> tuple[NetworkConfig, TrainConfig]:
+    """Apply keyword shorthands (any NetworkConfig or TrainConfig field) to the two configs.
+
+    An unknown keyword is an :class:`~lcrnn.errors.InvalidConfigError` that lists the known ones, so a typo
+    never trains with a default the user did not ask for.
+    """
+    network = network if network is not None else NetworkConfig()
+    train = train if train is not None else TrainConfig()
+    net_fields, train_fields = set(field_names(NetworkConfig)), set(field_names(TrainConfig))
+    unknown = sorted(set(settings) - net_fields - train_fields)
+    if unknown:
+        raise InvalidConfigError(
+            f"unknown setting(s) {unknown}; the network settings are {sorted(net_fields)} and the training "
+            f"settings {sorted(train_fields)}.")
+    network = dataclasses.replace(network, **{k: v for k, v in settings.items() if k in net_fields})
+    train = dataclasses.replace(train, **{k: v for k, v in settings.items() if k in train_fields})
+    return network, train
+
+
 class Classifier:
     """Light-curve classifier: two stacked GRU/LSTM layers plus sky context (Burhanudin et al. 2021).
 
     Parameters
     ----------
-    rnn : {"gru", "lstm"}
-        Recurrent cell.
-    loss : {"ce", "wce", "focal"}
-        Unweighted cross entropy, weighted cross entropy, or weighted focal loss (paper eqs. 2-5).
-    gamma : float
-        Focal-loss focusing parameter (ignored by the cross-entropy losses).
-    hidden, dense, dropout, activation, use_context
-        Network shape (paper Table 1: hidden 100/150, dense 100/200, dropout 0.4; sigmoid dense activations).
-    epochs, batch_size, lr, seed, stratified_batches, early_stopping, device
-        Training schedule (paper: 200 epochs, batch 128, Adam lr 1e-4).
-    select_by : {"val_auc", "val_loss"}
-        Which epoch is kept: the best validation Hand & Till AUC (the paper's), or the lowest validation
-        loss, which is steadier when the validation set holds only a few objects of a class.
-    max_len : int
-        Observations kept per light curve (paper: the first 30).
-    context : ContextConfig
+    network : NetworkConfig, optional
+        Architecture and the observations read per light curve (defaults: the paper's).
+    train : TrainConfig, optional
+        Loss, optimiser and schedule (defaults: the paper's weighted focal loss, 200 epochs, Adam 1e-4).
+    context : ContextConfig, optional
         Galaxy cross-match radius and the dummy distance beyond it.
     progress : bool
         Progress bars during fit.
+    **settings
+        Shorthands for fields of either config, e.g. ``rnn="lstm"``, ``hidden=100``, ``epochs=20``,
+        ``use_context=False``.
+
+    Examples
+    --------
+    >>> clf = Classifier(rnn="gru", loss="focal", gamma=2, epochs=20)  # doctest: +SKIP
+    >>> clf = Classifier(network=NetworkConfig(hidden=100), train=TrainConfig(lr=1e-3))  # doctest: +SKIP
     """
 
-    def __init__(
-        self,
-        rnn: Literal["gru", "lstm"] = "gru",
-        loss: Literal["ce", "wce", "focal"] = "focal",
-        gamma: float = 2.0,
-        hidden: int = 150,
-        dense: int = 200,
-        dropout: float = 0.4,
-        activation: str = "sigmoid",
-        use_context: bool = True,
-        epochs: int = 200,
-        batch_size: int = 128,
-        lr: float = 1e-4,
-        seed: int = 0,
-        stratified_batches: bool = False,
-        early_stopping: int | None = None,
-        select_by: Literal["val_auc", "val_loss"] = "val_auc",
-        device: str = "auto",
-        max_len: int = 30,
-        context: ContextConfig | None = None,
-        progress: bool = True,
-    ) -> None:
-        self.rnn = rnn
-        self.loss = loss
-        self.gamma = gamma
-        self.hidden = hidden
-        self.dense = dense
-        self.dropout = dropout
-        self.activation = activation
-        self.use_context = use_context
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.seed = seed
-        self.stratified_batches = stratified_batches
-        self.early_stopping = early_stopping
-        self.select_by = select_by
-        self.device = device
-        self.max_len = max_len
-        self.context = context
+    def __init__(self, network: NetworkConfig | None = None, train: TrainConfig | None = None,
+                 context: ContextConfig | None = None, *, progress: bool = True, **settings: Any) -> None:
+        self.network, self.train = split_settings(network, train, **settings)
+        self.context = context if context is not None else ContextConfig()
         self.progress = progress
-        self.name = "lcrnn"
 
-    # --- configuration ------------------------------------------------------------------------------------
+    def __getattr__(self, name: str) -> Any:
+        # Only reached when normal lookup fails: fitted attributes and config fields as read-only shorthands.
+        if name in _FITTED:
+            model = self.__dict__.get("model_")
+            if model is None:
+                raise AttributeError(f"{name}: this Classifier is not fitted; call fit(...) or Classifier.load(path)")
+            return getattr(model, _FITTED[name])
+        for config_name in ("network", "train"):
+            config = self.__dict__.get(config_name)
+            if config is not None and name in field_names(type(config)):
+                return getattr(config, name)
+        raise AttributeError(f"'Classifier' object has no attribute {name!r}")
 
-    def network_config(self) -> NetworkConfig:
-        return NetworkConfig(rnn=self.rnn, hidden=self.hidden, dense=self.dense, dropout=self.dropout,
-                             use_context=self.use_context, activation=self.activation)
-
-    def train_config(self) -> TrainConfig:
-        return TrainConfig(loss=self.loss, gamma=self.gamma, epochs=self.epochs, batch_size=self.batch_size,
-                           lr=self.lr, seed=self.seed, stratified_batches=self.stratified_batches,
-                           early_stopping=self.early_stopping, select_by=self.select_by, device=self.device)
+    @property
+    def name(self) -> str:
+        """The run's name: the directory it was saved to or loaded from."""
+        model = self.__dict__.get("model_")
+        return "lcrnn" if model is None else model.name
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "network_"):
+        if "model_" not in self.__dict__:
             raise NotFittedError("this Classifier is not fitted: call fit(...) or Classifier.load(path) first")
 
     # --- data preparation ---------------------------------------------------------------------------------
 
     def _context_frame(self, objects: pd.DataFrame, galaxies: pd.DataFrame | None) -> pd.DataFrame:
         """Context for `objects`: taken from its columns when present, else cross-matched against `galaxies`."""
-        config = getattr(self, "context_config_", None) or self.context or ContextConfig()
+        config = self.model_.context_config if "model_" in self.__dict__ else self.context
         if all(c in objects.columns for c in CONTEXT_COLUMNS):
             return objects[["object_id", *CONTEXT_COLUMNS]].reset_index(drop=True)
         if galaxies is None and self.use_context:
@@ -163,33 +172,31 @@ class Classifier:
         survey, _ = validate_survey(photometry, objects, galaxies, on_invalid=on_invalid)
         if "label" not in survey.objects.columns or survey.objects["label"].isna().any():
             raise InvalidTableError("fit needs a 'label' for every object in the objects table")
-        self.context_config_ = self.context or ContextConfig()
-        self.classes_ = order_classes(survey.objects["label"])
-        if len(self.classes_) < 2:
-            raise InvalidTableError(f"fit needs at least two classes, got {list(self.classes_)}")
-        context = compute_context(survey.objects, survey.galaxies, self.context_config_)
+        classes = order_classes(survey.objects["label"])
+        if len(classes) < 2:
+            raise InvalidTableError(f"fit needs at least two classes, got {list(classes)}")
+        context = compute_context(survey.objects, survey.galaxies, self.context)
         labels = survey.objects["label"].astype(str).to_numpy()
-        seqs = build_sequences(survey.photometry, context=context, labels=labels, classes=self.classes_,
-                               max_len=self.max_len)
-        self.split_ = split or make_split(seqs.object_ids, seqs.labels, seed=self.seed)
-        part = self.split_.part_of(seqs.object_ids)
+        seqs = build_sequences(survey.photometry, context=context, labels=labels, classes=classes,
+                               max_len=self.network.max_len)
+        split = split or make_split(seqs.object_ids, seqs.labels, seed=self.train.seed)
+        part = split.part_of(seqs.object_ids)
         train_set, val_set = seqs.subset(np.flatnonzero(part == "train")), seqs.subset(np.flatnonzero(part == "val"))
         if len(train_set) == 0 or len(val_set) == 0:
             raise InvalidTableError("the split left no training or no validation objects among these data")
 
-        self.scaler_ = FeatureScaler().fit(train_set)
-        self.network_config_ = self.network_config()
-        self.train_config_ = self.train_config()
-        self.class_counts_ = {c: int(n) for c, n in zip(self.classes_,
-                                                          np.bincount(train_set.labels, minlength=len(self.classes_)))}
-        torch.manual_seed(self.seed)
-        self.network_ = MixedInputRNN(self.network_config_, n_classes=len(self.classes_))
-        result = train(self.network_, self._scaled_for_network(train_set), self._scaled_for_network(val_set),
-                       self.train_config_, checkpoint_dir=checkpoint_dir, progress=self.progress)
-        self.network_.to("cpu").eval()
-        self.history_ = result.history
-        self.best_epoch_ = result.best_epoch
-        self.best_val_auc_ = result.best_val_auc
+        torch.manual_seed(self.train.seed)
+        counts = np.bincount(train_set.labels, minlength=len(classes))
+        model = TrainedModel(
+            network=MixedInputRNN(self.network, n_classes=len(classes)), classes=classes,
+            network_config=self.network, train_config=self.train, context_config=self.context,
+            scaler=FeatureScaler().fit(train_set), split=split,
+            class_counts={c: int(n) for c, n in zip(classes, counts)})
+        result = train(model.network, _network_inputs(model, train_set), _network_inputs(model, val_set),
+                       self.train, checkpoint_dir=checkpoint_dir, progress=self.progress)
+        model.network.to("cpu").eval()
+        model.history, model.best_epoch, model.best_val_auc = result.history, result.best_epoch, result.best_val_auc
+        self.model_ = model
         return self
 
     # --- prediction ---------------------------------------------------------------------------------------
@@ -201,31 +208,16 @@ class Classifier:
             return np.empty((0, len(self.classes_)), dtype=np.float32)
         device = resolve_device(self.device)
         self.network_.to(device)
-        data = SequenceTensors.from_set(self._scaled_for_network(seqs), device)
+        data = SequenceTensors.from_set(_network_inputs(self.model_, seqs), device)
         logits = predict_logits(self.network_, data, batch_size=batch_size)
         return torch.softmax(logits, dim=1).numpy()
 
-    def _scaled_for_network(self, seqs: SequenceSet) -> SequenceSet:
-        if seqs.values.shape[1] > self.max_len:
-            seqs = seqs.truncate(self.max_len)
-        scaled = self.scaler_.transform(seqs)
-        if not self.network_config_.use_context:
-            scaled = replace(scaled, context=None)
-        return scaled
-
-    @torch.no_grad()
     def embed_sequences(self, seqs: SequenceSet, batch_size: int = 8192) -> dict[str, np.ndarray]:
         """Learned representations for t-SNE: the last recurrent layer's and the last dense layer's outputs."""
         self._check_fitted()
-        self.network_.to("cpu").eval()
-        data = SequenceTensors.from_set(self._scaled_for_network(seqs), torch.device("cpu"))
-        parts: dict[str, list[np.ndarray]] = {}
-        for start in range(0, len(data), batch_size):
-            index = torch.arange(start, min(start + batch_size, len(data)))
-            values, lengths, context = data.batch(index)
-            for key, value in self.network_.embed(values, lengths, context).items():
-                parts.setdefault(key, []).append(value.numpy())
-        return {key: np.concatenate(chunks) for key, chunks in parts.items()}
+        self.network_.to("cpu")
+        data = SequenceTensors.from_set(_network_inputs(self.model_, seqs), torch.device("cpu"))
+        return embed(self.network_, data, batch_size=batch_size)
 
     def predict_proba(self, photometry: pd.DataFrame, objects: pd.DataFrame, galaxies: pd.DataFrame | None = None,
                       first_n: int | None = None, on_invalid: str = "raise") -> pd.DataFrame:
@@ -264,62 +256,39 @@ class Classifier:
 
     def config_dict(self) -> dict:
         """Everything inference needs, as plain JSON."""
-        from lcrnn import __version__
-
         self._check_fitted()
-        return {
-            "lcrnn_version": __version__,
-            "name": self.name,
-            "classes": list(self.classes_),
-            "max_len": self.max_len,
-            "network": self.network_config_.to_dict(),
-            "train": self.train_config_.to_dict(),
-            "context": self.context_config_.to_dict(),
-            "scaler": self.scaler_.to_dict(),
-            "class_counts": self.class_counts_,
-            "best_epoch": getattr(self, "best_epoch_", None),
-            "best_val_auc": getattr(self, "best_val_auc_", None),
-            "split": self.split_.to_dict() if getattr(self, "split_", None) is not None else None,
-        }
+        return self.model_.config_dict()
 
     def save(self, path: str | Path) -> Path:
-        """Write `model.safetensors`, `config.json` and (when trained here) `history.csv` into `path`."""
-        path = save_model(path, self.network_.state_dict(), self.config_dict())
-        if getattr(self, "history_", None) is not None:
-            self.history_.to_csv(path / "history.csv", index=False)
-        return path
+        """Write the run directory (``model.safetensors``, ``config.json``, ``history.csv``); it names the run."""
+        self._check_fitted()
+        self.model_.name = Path(path).name
+        return save_run(path, self.model_)
+
+    @classmethod
+    def from_trained(cls, model: TrainedModel, device: str = "auto") -> Classifier:
+        """Wrap a loaded :class:`~lcrnn.train.run_dir.TrainedModel`."""
+        clf = cls(network=model.network_config, train=dataclasses.replace(model.train_config, device=device),
+                  context=model.context_config, progress=False)
+        clf.model_ = model
+        return clf
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto") -> Classifier:
-        """Read a model written by `save` (safetensors + JSON; nothing is unpickled)."""
-        path = Path(path)
-        state, config = load_model(path)
-        network_config = NetworkConfig.from_dict(config["network"])
-        train_config = TrainConfig.from_dict(config.get("train", {}))
-        clf = cls(rnn=network_config.rnn, loss=train_config.loss, gamma=train_config.gamma,
-                  hidden=network_config.hidden, dense=network_config.dense, dropout=network_config.dropout,
-                  activation=network_config.activation, use_context=network_config.use_context,
-                  epochs=train_config.epochs, batch_size=train_config.batch_size, lr=train_config.lr,
-                  seed=train_config.seed, stratified_batches=train_config.stratified_batches,
-                  early_stopping=train_config.early_stopping, select_by=train_config.select_by,
-                  device=device, max_len=int(config["max_len"]),
-                  context=ContextConfig.from_dict(config["context"]), progress=False)
-        clf.name = path.name
-        clf.classes_ = tuple(config["classes"])
-        clf.network_config_, clf.train_config_ = network_config, train_config
-        clf.context_config_ = ContextConfig.from_dict(config["context"])
-        clf.scaler_ = FeatureScaler.from_dict(config["scaler"])
-        clf.class_counts_ = config.get("class_counts", {})
-        clf.best_epoch_, clf.best_val_auc_ = config.get("best_epoch"), config.get("best_val_auc")
-        clf.split_ = Split.from_dict(config["split"]) if config.get("split") else None
-        clf.network_ = MixedInputRNN(network_config, n_classes=len(clf.classes_))
-        clf.network_.load_state_dict(state)
-        clf.network_.eval()
-        history = path / "history.csv"
-        clf.history_ = pd.read_csv(history) if history.is_file() else None
-        return clf
+        """Read a run directory written by `save` (safetensors + JSON; nothing is unpickled)."""
+        return cls.from_trained(load_run(path), device=device)
 
     def __repr__(self) -> str:
-        fitted = f", classes={list(self.classes_)}" if hasattr(self, "classes_") else ""
+        fitted = f", classes={list(self.classes_)}" if "model_" in self.__dict__ else ""
         return (f"Classifier(rnn={self.rnn!r}, loss={self.loss!r}, gamma={self.gamma}, hidden={self.hidden}, "
                 f"dense={self.dense}, use_context={self.use_context}{fitted})")
+
+
+def _network_inputs(model: TrainedModel, seqs: SequenceSet) -> SequenceSet:
+    """Scaled sequences as the network reads them: cut to max_len, without context for a no-context model."""
+    if seqs.values.shape[1] > model.max_len:
+        seqs = seqs.truncate(model.max_len)
+    scaled = model.scaler.transform(seqs)
+    if not model.network_config.use_context:
+        scaled = dataclasses.replace(scaled, context=None)
+    return scaled

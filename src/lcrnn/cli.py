@@ -29,10 +29,29 @@ def _option_errors() -> Iterator[None]:
         raise typer.BadParameter(str(error)) from None
 
 
+@contextmanager
+def _model_errors() -> Iterator[None]:
+    """A --model that is not a run directory (the one rule in lcrnn.train.run_dir) is a bad option value."""
+    from lcrnn.train.run_dir import NotARunError
+
+    try:
+        yield
+    except NotARunError as error:
+        raise typer.BadParameter(str(error), param_hint="--model") from None
+
+
+def _run_dir(path: Path) -> Path:
+    """The --model directory, checked before slow work starts."""
+    from lcrnn.train.run_dir import require_run_dir
+
+    with _model_errors():
+        return require_run_dir(path)
+
+
 @app.command()
 def version() -> None:
     """Print the installed lcrnn version."""
-    from lcrnn import __version__
+    from lcrnn.version import __version__
 
     typer.echo(__version__)
 
@@ -66,12 +85,10 @@ def train(
     from lcrnn.data.io import read_survey
     from lcrnn.train.run import train_run
 
-    clf = Classifier(rnn=rnn, loss=loss, gamma=gamma, hidden=hidden, dense=dense, epochs=epochs, lr=lr,
-                     batch_size=batch_size, use_context=not no_context, stratified_batches=stratified_batches,
-                     early_stopping=early_stopping, select_by=select_by, seed=seed, device=device)
     with _option_errors():  # before reading the survey, which may be large
-        clf.network_config()
-        clf.train_config()
+        clf = Classifier(rnn=rnn, loss=loss, gamma=gamma, hidden=hidden, dense=dense, epochs=epochs, lr=lr,
+                         batch_size=batch_size, use_context=not no_context, stratified_batches=stratified_batches,
+                         early_stopping=early_stopping, select_by=select_by, seed=seed, device=device)
     survey = read_survey(data)
     metrics = train_run(clf, survey, out, resume=not fresh)
     val, test = metrics["validation"], metrics["test"]
@@ -96,7 +113,8 @@ def predict(
     from lcrnn.classifier import Classifier
     from lcrnn.data.io import read_survey
 
-    clf = Classifier.load(model)
+    with _model_errors():
+        clf = Classifier.load(model)
     if chunk_rows is not None:
         from lcrnn.data.io import read_table
         from lcrnn.predict_stream import predict_parquet
@@ -305,7 +323,8 @@ def evaluate(
 
     if split not in ("test", "val", "all"):
         raise typer.BadParameter(f"unknown split {split!r}; use test, val or all", param_hint="--split")
-    models = [Classifier.load(path) for path in model]
+    with _model_errors():
+        models = [Classifier.load(path) for path in model]
     survey = read_survey(data)
     results = build_report(models, survey.photometry, survey.objects, survey.galaxies, out, split=split,
                            thresholds=threshold, tsne_samples=tsne_samples, n_obs_values=range(1, max_obs + 1),
@@ -387,8 +406,7 @@ def serve(
 
     from lcrnn.serve.app import ServeConfig, create_app
 
-    if not (Path(model) / "config.json").is_file():
-        raise typer.BadParameter(f"{model} is not a saved run (no config.json).", param_hint="--model")
+    _run_dir(model)
     if not os.environ.get("LCRNN_API_TOKEN"):
         typer.echo("warning: LCRNN_API_TOKEN is not set, so every write will be refused (403).", err=True)
     torch.set_num_threads(torch_threads)
@@ -418,7 +436,8 @@ def ingest(
         raise typer.BadParameter("must be 'raise' or 'drop'", param_hint="--on-invalid")
     gal = read_table(galaxies, "galaxies") if galaxies is not None else None
     pos = read_table(objects, "objects")[["object_id", "ra", "dec"]] if objects is not None else None
-    service = ClassificationService.from_run(model, db, gal)
+    with _model_errors():
+        service = ClassificationService.from_run(model, db, gal)
     start = time.perf_counter()
     try:
         s = ingest_files(paths, service, objects=pos, batch_size=batch_size, on_invalid=on_invalid, progress=progress)

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-__all__ = ["InvalidLightCurveError", "InvalidTableError", "LcrnnError", "LcrnnWarning", "NotFittedError"]
+__all__ = [
+    "InvalidConfigError",
+    "InvalidLightCurveError",
+    "InvalidTableError",
+    "LcrnnError",
+    "LcrnnWarning",
+    "NotFittedError",
+]
 
 
 class LcrnnError(Exception):
     """Base class of every error lcrnn raises on purpose."""
+
+
+class InvalidConfigError(LcrnnError, ValueError):
+    """A setting (network, training, context, grid) has a value lcrnn cannot use, or a saved one is unknown."""
 
 
 class InvalidTableError(LcrnnError, ValueError):

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lcrnn.data.sequences import FeatureScaler, SequenceSet, build_sequences
+from lcrnn.data.scaling import FeatureScaler
+from lcrnn.data.sequences import SequenceSet, build_sequences
 from lcrnn.errors import InvalidLightCurveError, InvalidTableError, NotFittedError
 
 

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from lcrnn.data.context import compute_context
-from lcrnn.data.sequences import FeatureScaler, build_sequences
+from lcrnn.data.scaling import FeatureScaler
+from lcrnn.data.sequences import build_sequences
 from lcrnn.model.config import NetworkConfig
 from lcrnn.model.network import MixedInputRNN
 from lcrnn.serve.incremental import IncrementalClassifier

@@ -29,9 +29,12 @@ def test_ingest_alerts_with_a_saved_run_then_again(saved_run, tmp_path):
     store.close()
 
 
-def test_ingest_and_serve_refuse_a_wrong_model_path(tmp_path):
+def test_ingest_and_serve_refuse_a_wrong_model_path(tmp_path, plain_output):
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     result = CliRunner().invoke(app, ["ingest", "--db", url, "--model", str(tmp_path / "nope"), str(ZTF)])
-    assert result.exit_code != 0 and "not a saved model run" in str(result.exception)
+    assert result.exit_code == 2 and "nope does not exist" in plain_output(result)
     result = CliRunner().invoke(app, ["serve", "--db", url, "--model", str(tmp_path / "nope")])
-    assert result.exit_code == 2 and "no config.json" in result.output
+    assert result.exit_code == 2 and "nope does not exist" in plain_output(result)
+    result = CliRunner().invoke(app, ["serve", "--db", url, "--model", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "is not an lcrnn run directory (no model.safetensors or config.json" in plain_output(result)

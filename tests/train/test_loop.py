@@ -8,11 +8,13 @@ import torch
 
 from lcrnn.classifier import Classifier
 from lcrnn.data.context import ContextConfig, compute_context
-from lcrnn.data.sequences import FeatureScaler, build_sequences
+from lcrnn.data.scaling import FeatureScaler
+from lcrnn.data.sequences import build_sequences
 from lcrnn.data.splits import make_split
 from lcrnn.model.config import NetworkConfig
 from lcrnn.model.network import MixedInputRNN
-from lcrnn.train.loop import TrainConfig, _epoch_order, train
+from lcrnn.train.config import TrainConfig
+from lcrnn.train.loop import _epoch_order, train
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ and AGN do the opposite, which is why these three numbers help so much (paper se
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -18,6 +18,7 @@ from astropy import units as u
 from astropy.coordinates import SkyCoord, match_coordinates_sky
 
 from lcrnn.errors import InvalidTableError
+from lcrnn.settings import config_from_dict
 
 __all__ = ["CONTEXT_COLUMNS", "ContextConfig", "compute_context", "galaxy_catalogue"]
 
@@ -67,11 +68,7 @@ class ContextConfig:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ContextConfig:
         """Rebuild a config written by :meth:`to_dict`; unknown keys are an error, missing keys take defaults."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"Unknown ContextConfig key(s) {unknown}; the known keys are {sorted(known)}.")
-        return cls(**{k: float(v) for k, v in d.items()})
+        return config_from_dict(cls, {k: float(v) for k, v in d.items()})
 
 
 def _require_columns(df: pd.DataFrame, columns: tuple[str, ...], table: str) -> None:

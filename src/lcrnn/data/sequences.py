@@ -1,4 +1,4 @@
-"""Padded time-series arrays for the network, and the feature scaler fitted on the training set.
+"""Padded time-series arrays for the network: the batch route of a light curve into its input matrix.
 
 Each light curve becomes the paper's input matrix ``X_T`` (section 2.3): per observation the time since the
 first observation in days, the magnitude and its error. Light curves are cut to the first ``max_len`` (30)
@@ -16,11 +16,22 @@ import numpy as np
 import pandas as pd
 
 from lcrnn.data.context import CONTEXT_COLUMNS
-from lcrnn.errors import InvalidLightCurveError, InvalidTableError, NotFittedError
+from lcrnn.errors import InvalidLightCurveError, InvalidTableError
 
-__all__ = ["FEATURES", "FeatureScaler", "SequenceSet", "build_sequences"]
+__all__ = ["FEATURES", "SequenceSet", "build_sequences", "step_features"]
 
 FEATURES: tuple[str, ...] = ("t", "mag", "mag_err")  # t = mjd - mjd of the first observation [days]
+
+
+def step_features(t_rel: np.ndarray, mag: np.ndarray, mag_err: np.ndarray) -> np.ndarray:
+    """The network's raw per-step input ``(t - t_first [days], mag, mag_err)``, float32, shape (..., 3).
+
+    The one definition of a step: :func:`build_sequences` (batch) and the incremental classifier (served) both
+    call it, so a light curve becomes the same numbers whichever route it takes. ``t_rel`` is computed in
+    float64 by the caller (MJDs lose days' fractions in float32).
+    """
+    return np.stack([np.asarray(t_rel, np.float64), np.asarray(mag, np.float64),
+                     np.asarray(mag_err, np.float64)], axis=-1).astype(np.float32)
 
 
 def _preview(ids: Sequence[Any] | np.ndarray, k: int = 5) -> str:
@@ -328,7 +339,7 @@ def build_sequences(
     keep = step < limit
     codes, step = codes[keep], step[keep]
     t = mjd[keep] - mjd[starts][codes]
-    feats = np.stack([t, mag[keep], err[keep]], axis=1)  # (n_kept, 3)
+    feats = step_features(t, mag[keep], err[keep])  # (n_kept, 3) float32
     bad = ~np.isfinite(feats).all(axis=1)
     if bad.any():
         raise InvalidLightCurveError(
@@ -338,7 +349,7 @@ def build_sequences(
         )
 
     values = np.zeros((n, int(max_len), len(FEATURES)), dtype=np.float32)  # (objects, steps, features)
-    values[codes, step] = feats.astype(np.float32)
+    values[codes, step] = feats
 
     ctx = None
     if context is not None:
@@ -364,142 +375,3 @@ def build_sequences(
         labels=label_codes,
         classes=label_classes,
     )
-
-
-class FeatureScaler:
-    """Standardise time-series features and context with statistics of the training set.
-
-    Means and standard deviations of the three time-series features are taken over real observations only,
-    so that padding (which would pull means towards zero) cannot bias them; padded steps stay exactly zero
-    after :meth:`transform`. The context columns are standardised per object. A (near-)constant feature has
-    its standard deviation replaced by 1, as scikit-learn's ``StandardScaler`` does: a tiny floor instead
-    would blow any later non-constant value up to huge numbers.
-
-    Parameters
-    ----------
-    min_std
-        Standard deviations at or below this are treated as zero (replaced by 1).
-    """
-
-    def __init__(self, min_std: float = 1e-6) -> None:
-        self.min_std = min_std
-
-    def _safe_std(self, std: np.ndarray) -> np.ndarray:
-        return np.where(std <= self.min_std, 1.0, std)
-
-    def fit(self, seqs: SequenceSet) -> FeatureScaler:
-        """Learn means and standard deviations from ``seqs`` (the training set only).
-
-        Parameters
-        ----------
-        seqs
-            Training sequences, with or without context.
-
-        Returns
-        -------
-        FeatureScaler
-            ``self``, fitted.
-        """
-        if len(seqs) == 0:
-            raise ValueError("Cannot fit a FeatureScaler on an empty SequenceSet.")
-        real = seqs.values[seqs.mask].astype(np.float64)  # (n_observations, 3)
-        self.mean_ = real.mean(axis=0)
-        self.std_ = self._safe_std(real.std(axis=0))
-        if seqs.context is None:
-            self.context_mean_ = self.context_std_ = None
-        else:
-            ctx = seqs.context.astype(np.float64)
-            self.context_mean_ = ctx.mean(axis=0)
-            self.context_std_ = self._safe_std(ctx.std(axis=0))
-        return self
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "mean_"):
-            raise NotFittedError(
-                "This FeatureScaler is not fitted; call fit(train_sequences) or from_dict()."
-            )
-
-    def transform(self, seqs: SequenceSet) -> SequenceSet:
-        """Standardised copy of ``seqs``; padded steps stay exactly zero.
-
-        Parameters
-        ----------
-        seqs
-            Sequences in raw units, with context if and only if the scaler was fitted with context.
-
-        Returns
-        -------
-        SequenceSet
-            Same ids, lengths and labels; scaled values and context (float32).
-        """
-        self._check_fitted()
-        if (seqs.context is None) != (self.context_mean_ is None):
-            fitted = "with" if self.context_mean_ is not None else "without"
-            given = "with" if seqs.context is not None else "without"
-            raise ValueError(
-                f"This scaler was fitted on sequences {fitted} context but got sequences {given} context; "
-                "build both with (or both without) a context table."
-            )
-        scaled = (seqs.values - self.mean_) / self.std_
-        values = np.where(seqs.mask[..., None], scaled, 0.0).astype(np.float32)
-        context = None
-        if seqs.context is not None:
-            context = ((seqs.context - self.context_mean_) / self.context_std_).astype(np.float32)
-        return SequenceSet(
-            object_ids=seqs.object_ids.copy(),
-            values=values,
-            lengths=seqs.lengths.copy(),
-            context=context,
-            labels=None if seqs.labels is None else seqs.labels.copy(),
-            classes=seqs.classes,
-        )
-
-    def fit_transform(self, seqs: SequenceSet) -> SequenceSet:
-        """Fit on ``seqs`` and return it scaled."""
-        return self.fit(seqs).transform(seqs)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Fitted statistics as plain JSON numbers (lists of floats, or None without context)."""
-        self._check_fitted()
-
-        def plain(a: np.ndarray | None) -> list[float] | None:
-            return None if a is None else [float(x) for x in a]
-
-        return {
-            "min_std": float(self.min_std),
-            "mean": plain(self.mean_),
-            "std": plain(self.std_),
-            "context_mean": plain(self.context_mean_),
-            "context_std": plain(self.context_std_),
-        }
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> FeatureScaler:
-        """Rebuild a fitted scaler written by :meth:`to_dict`."""
-        required = {"mean", "std", "context_mean", "context_std"}
-        missing = sorted(required - set(d))
-        if missing:
-            raise ValueError(
-                f"FeatureScaler dictionary is missing key(s) {missing}; write it with to_dict()."
-            )
-        scaler = cls(min_std=float(d.get("min_std", 1e-6)))
-
-        def array(key: str, size: int, optional: bool) -> np.ndarray | None:
-            if d[key] is None and optional:
-                return None
-            a = np.asarray(d[key], dtype=np.float64)
-            if a.shape != (size,) or not np.isfinite(a).all():
-                raise ValueError(f"FeatureScaler '{key}' must be {size} finite numbers, got {d[key]!r}.")
-            return a
-
-        scaler.mean_ = array("mean", len(FEATURES), False)
-        scaler.std_ = array("std", len(FEATURES), False)
-        scaler.context_mean_ = array("context_mean", len(CONTEXT_COLUMNS), True)
-        scaler.context_std_ = array("context_std", len(CONTEXT_COLUMNS), True)
-        if (scaler.context_mean_ is None) != (scaler.context_std_ is None):
-            raise ValueError(
-                "FeatureScaler 'context_mean' and 'context_std' must both be given or both be None."
-            )
-        if (scaler.std_ <= 0).any() or (scaler.context_std_ is not None and (scaler.context_std_ <= 0).any()):
-            raise ValueError("FeatureScaler standard deviations must be positive.")
-        return scaler

@@ -25,6 +25,7 @@ from sklearn.metrics import (
 from tqdm.auto import tqdm
 
 from lcrnn.errors import InvalidTableError, LcrnnWarning
+from lcrnn.train.scores import hand_till_auc
 
 __all__ = [
     "auc_vs_n_obs",
@@ -147,20 +148,6 @@ def threshold_rates(
                 }
             )
     return rows
-
-
-def hand_till_auc(y_true: np.ndarray, proba: np.ndarray) -> float:
-    """Hand & Till (2001) multi-class AUC: scikit-learn's one-vs-one macro average.
-
-    With two classes it is the ordinary ROC AUC of the second column (scikit-learn's "ovo" mode refuses a
-    two-column array); with fewer than two classes present it is NaN.
-    """
-    y_true, proba = np.asarray(y_true), np.asarray(proba)
-    if len(np.unique(y_true)) < 2:
-        return float("nan")
-    if proba.shape[1] == 2:
-        return float(roc_auc_score(y_true, proba[:, 1]))
-    return float(roc_auc_score(y_true, proba, multi_class="ovo", average="macro", labels=np.arange(proba.shape[1])))
 
 
 def classification_metrics(

@@ -10,7 +10,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from lcrnn.errors import LcrnnError
+from lcrnn.errors import InvalidConfigError, LcrnnError
+from lcrnn.settings import config_from_dict
 
 __all__ = [
     "ACTIVATIONS",
@@ -23,10 +24,6 @@ __all__ = [
 
 RNN_KINDS = ("gru", "lstm")
 ACTIVATIONS = ("sigmoid", "relu", "tanh", "elu")
-
-
-class InvalidConfigError(LcrnnError, ValueError):
-    """A network or loss hyperparameter has a value the model cannot use."""
 
 
 class InvalidModelInputError(LcrnnError, ValueError):
@@ -62,6 +59,8 @@ class NetworkConfig:
         Length of the context vector.
     l2 : float
         Keras-style L2 factor on the second dense layer's weights (Table 1: 0.01).
+    max_len : int
+        Observations read per light curve, in time order; later ones are ignored in batch and served alike.
     """
 
     rnn: Literal["gru", "lstm"] = "gru"  # recurrent cell; the paper trains both
@@ -73,6 +72,7 @@ class NetworkConfig:
     n_features: int = 3  # per-step inputs: t - t_first [days], mag, mag_err
     n_context: int = 3  # context inputs: gal_l, gal_b, galaxy_dist_arcsec
     l2: float = 0.01  # L2 factor lambda on dense2's weights (Table 1)
+    max_len: int = 30  # observations read per light curve (paper section 2.3: the first 30)
 
     def __post_init__(self) -> None:
         if self.rnn not in RNN_KINDS:
@@ -81,7 +81,7 @@ class NetworkConfig:
             raise InvalidConfigError(
                 f"activation={self.activation!r} is not supported; use one of {ACTIVATIONS}."
             )
-        for name in ("hidden", "dense", "n_features", "n_context"):
+        for name in ("hidden", "dense", "n_features", "n_context", "max_len"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InvalidConfigError(f"{name}={value!r} must be a positive integer.")
@@ -100,23 +100,5 @@ class NetworkConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> NetworkConfig:
-        """Rebuild from :meth:`to_dict` output; unknown keys are an error so typos are not silently lost.
-
-        Parameters
-        ----------
-        d : dict
-            Field names to values; missing fields take their defaults.
-
-        Returns
-        -------
-        NetworkConfig
-        """
-        if not isinstance(d, dict):
-            raise InvalidConfigError(f"NetworkConfig.from_dict needs a dict, got {type(d).__name__}.")
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise InvalidConfigError(
-                f"unknown NetworkConfig field(s) {unknown}; known fields are {sorted(known)}."
-            )
-        return cls(**d)
+        """Rebuild from :meth:`to_dict` output; an unknown key is an error (:func:`lcrnn.settings.config_from_dict`)."""
+        return config_from_dict(cls, d)

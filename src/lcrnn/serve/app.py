@@ -38,6 +38,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from lcrnn.data.context import ContextConfig, compute_context, galaxy_catalogue
 from lcrnn.errors import InvalidTableError
 from lcrnn.serve.incremental import IncrementalClassifier, ModelMismatchError
+from lcrnn.train.run_dir import load_run
+from lcrnn.version import __version__
 from lcrnn.serve.store import ObjectConflictError, StateStore, UnknownObjectError
 
 __all__ = ["WEB_DIR", "ClassificationService", "ServeConfig", "create_app"]
@@ -114,24 +116,10 @@ class ClassificationService:
         galaxies: pd.DataFrame | None = None,
         db_prefix: str = "lcrnn_",
     ) -> ClassificationService:
-        """Load a saved :class:`lcrnn.Classifier` run and open the store at ``db_url``."""
-        from lcrnn.classifier import Classifier
-
-        model_dir = Path(model_dir)
-        if not (model_dir / "config.json").is_file():
-            raise FileNotFoundError(
-                f"{model_dir} is not a saved model run (no config.json); train one with `lcrnn train` "
-                "or pass the directory Classifier.save() wrote."
-            )
-        clf = Classifier.load(model_dir, device="cpu")
-        if galaxies is None:
-            galaxies = getattr(clf, "galaxies_", None)
-        return cls(
-            IncrementalClassifier.from_classifier(clf),
-            StateStore(db_url, prefix=db_prefix),
-            galaxies,
-            getattr(clf, "context_config_", None),
-        )
+        """Load a run directory (:func:`lcrnn.train.run_dir.load_run`) and open the store at ``db_url``."""
+        model = load_run(model_dir)
+        return cls(IncrementalClassifier.from_trained(model), StateStore(db_url, prefix=db_prefix), galaxies,
+                   model.context_config)
 
     def register(self, objects: pd.DataFrame) -> dict[str, int]:
         """Compute each object's context and register it (idempotent for the same position)."""
@@ -490,6 +478,4 @@ def _read_galaxies(path: Path) -> pd.DataFrame:
 
 
 def _version() -> str:
-    from lcrnn import __version__
-
     return __version__

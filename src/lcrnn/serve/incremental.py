@@ -22,15 +22,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 
+from lcrnn.data.scaling import FeatureScaler
+from lcrnn.data.sequences import step_features
 from lcrnn.errors import LcrnnError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from lcrnn.classifier import Classifier
+from lcrnn.train.run_dir import TrainedModel
 
 __all__ = ["IncrementalClassifier", "ModelMismatchError", "ObjectState", "Photometry", "Update"]
 
@@ -109,32 +109,13 @@ class Update:
     rebuilt: bool
 
 
-# FeatureScaler.to_dict() keys, and the shorter names some callers use.
-_SCALER_KEYS = {
-    "seq_mean": ("mean", "seq_mean"),
-    "seq_std": ("std", "seq_std"),
-    "ctx_mean": ("context_mean", "ctx_mean"),
-    "ctx_std": ("context_std", "ctx_std"),
-}
-
-
-def _scaler_stats(scaler: Any) -> dict[str, np.ndarray | None]:
-    """Means and standard deviations (float64) from a FeatureScaler or its dictionary."""
-    d = scaler.to_dict() if hasattr(scaler, "to_dict") else scaler
-    if not isinstance(d, Mapping):
-        raise ModelMismatchError(
-            f"scaler must be a FeatureScaler or its to_dict(), got {type(scaler).__name__}."
-        )
-    out: dict[str, np.ndarray | None] = {}
-    for name, aliases in _SCALER_KEYS.items():
-        value = next((d[a] for a in aliases if d.get(a) is not None), None)
-        if value is None and name.startswith("seq"):
-            raise ModelMismatchError(
-                f"The scaler lacks {aliases[0]!r} (the time-series statistics); pass FeatureScaler.to_dict() "
-                "of the trained model."
-            )
-        out[name] = None if value is None else np.asarray(value, dtype=np.float64)
-    return out
+def _as_scaler(scaler: Any) -> FeatureScaler:
+    """The fitted scaler itself, or rebuilt from its ``to_dict()`` (the form a run's config.json holds)."""
+    if isinstance(scaler, FeatureScaler):
+        return scaler
+    if isinstance(scaler, Mapping):
+        return FeatureScaler.from_dict(scaler)
+    raise ModelMismatchError(f"scaler must be a FeatureScaler or its to_dict(), got {type(scaler).__name__}.")
 
 
 def _batch_axis(one: torch.Tensor, two: torch.Tensor) -> int:
@@ -166,7 +147,7 @@ class IncrementalClassifier:
 
     Examples
     --------
-    >>> inc = IncrementalClassifier.from_classifier(lcrnn.Classifier.load("runs/gru-focal"))  # doctest: +SKIP
+    >>> inc = IncrementalClassifier.from_trained(load_run("runs/gru-focal"))  # doctest: +SKIP
     >>> [u] = inc.update_many([ObjectState(context=ctx)], [Photometry.of([59000.1], [18.2], [0.05])])
     >>> dict(zip(inc.classes, u.state.probabilities))  # doctest: +SKIP
     """
@@ -180,21 +161,18 @@ class IncrementalClassifier:
     ) -> None:
         if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1:
             raise ValueError(f"max_len must be a positive integer, got {max_len!r}.")
-        stats = _scaler_stats(scaler)
+        self.scaler = _as_scaler(scaler)
         self.network = network.eval()
         self.classes: tuple[str, ...] = tuple(str(c) for c in classes)
         self.max_len = max_len
         config = getattr(network, "config", None)
         self.uses_context = bool(getattr(config, "use_context", True))
-        # Float64 statistics applied to float32 raw values, then cast: the arithmetic FeatureScaler.transform does.
-        self._seq_mean, self._seq_std = stats["seq_mean"], stats["seq_std"]
         if self.uses_context:
-            if stats.get("ctx_mean") is None:
+            if self.scaler.context_mean_ is None:
                 raise ModelMismatchError(
                     "The network reads context but the scaler has no context statistics; "
                     "pass the FeatureScaler (or its to_dict()) the network was trained with."
                 )
-            self._ctx_mean, self._ctx_std = stats["ctx_mean"], stats["ctx_std"]
         with torch.inference_mode():
             one = network.initial_state(1)
             two = network.initial_state(2)
@@ -206,14 +184,9 @@ class IncrementalClassifier:
         self._initial = self._flatten(one)[0]
 
     @classmethod
-    def from_classifier(cls, clf: Classifier) -> IncrementalClassifier:
-        """Wrap a fitted :class:`lcrnn.Classifier` (its network, scaler, classes and ``max_len``)."""
-        for attr in ("network_", "scaler_", "classes_"):
-            if getattr(clf, attr, None) is None:
-                raise ModelMismatchError(
-                    f"The classifier has no {attr}; fit it or load a trained run with Classifier.load(run_dir)."
-                )
-        return cls(clf.network_, clf.scaler_, clf.classes_, int(clf.max_len))
+    def from_trained(cls, model: TrainedModel) -> IncrementalClassifier:
+        """Wrap a trained model from :func:`lcrnn.train.run_dir.load_run` (or ``Classifier.model_``)."""
+        return cls(model.network, model.scaler, model.classes, model.max_len)
 
     # --- state tensors <-> flat float32 rows ------------------------------------------------------------
 
@@ -244,8 +217,7 @@ class IncrementalClassifier:
             return None
         if context is None:
             raise ModelMismatchError("The network reads context (l, b, galaxy distance) but none was given.")
-        ctx = np.asarray(context, dtype=np.float32).reshape(n, -1)
-        return torch.from_numpy(((ctx - self._ctx_mean) / self._ctx_std).astype(np.float32))
+        return torch.from_numpy(self.scaler.scale_context(np.asarray(context, dtype=np.float32).reshape(n, -1)))
 
     def step(
         self,
@@ -274,11 +246,8 @@ class IncrementalClassifier:
         new_states : ndarray, shape (n, state_size)
         """
         n = int(np.asarray(states).shape[0])
-        raw = np.stack(
-            [np.asarray(t_rel, np.float32), np.asarray(mag, np.float32), np.asarray(mag_err, np.float32)],
-            axis=1,
-        )
-        x = torch.from_numpy(((raw - self._seq_mean) / self._seq_std).astype(np.float32))  # (n, 3)
+        # The batch route's own arithmetic: step_features, then the fitted scaler (lcrnn.data).
+        x = torch.from_numpy(self.scaler.scale_steps(step_features(t_rel, mag, mag_err)))  # (n, 3)
         with torch.inference_mode():
             logits, new_state = self.network.step(x, self._unflatten(states), self._scale_context(context, n))
             probs = torch.softmax(logits.to(torch.float32), dim=-1)

@@ -15,8 +15,6 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from lcrnn.errors import LcrnnError
-
 __all__ = ["CONFIG_FILE", "MODEL_FILE", "load_model", "load_training_state", "save_model", "save_training_state"]
 
 MODEL_FILE = "model.safetensors"
@@ -47,15 +45,10 @@ def save_model(directory: str | Path, state_dict: dict[str, torch.Tensor], confi
 
 
 def load_model(directory: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
-    """Read a model written by `save_model`; never unpickles."""
+    """Read a model written by `save_model`; never unpickles. Callers check the directory with
+    :func:`lcrnn.train.run_dir.require_run_dir` first."""
     directory = Path(directory)
-    weights, config = directory / MODEL_FILE, directory / CONFIG_FILE
-    missing = [str(p) for p in (weights, config) if not p.is_file()]
-    if missing:
-        raise LcrnnError(
-            f"{directory} is not an lcrnn model directory: missing {', '.join(missing)}. "
-            "Point --model at the directory `lcrnn train --out` wrote.")
-    return load_file(str(weights)), json.loads(config.read_text())
+    return load_file(str(directory / MODEL_FILE)), json.loads((directory / CONFIG_FILE).read_text())
 
 
 def save_training_state(directory, network, optimiser, generator, epoch, history_rows, best_state,

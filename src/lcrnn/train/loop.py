@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -21,46 +20,14 @@ from tqdm.auto import tqdm
 
 from lcrnn.data.sequences import SequenceSet
 from lcrnn.errors import InvalidTableError
-from lcrnn.evaluate.metrics import hand_till_auc
+from lcrnn.model.inference import SequenceTensors, predict_logits, resolve_device
 from lcrnn.model.losses import make_loss
 from lcrnn.model.network import MixedInputRNN
 from lcrnn.train.checkpoint import load_training_state, save_training_state
+from lcrnn.train.config import TrainConfig
+from lcrnn.train.scores import hand_till_auc
 
-__all__ = ["SequenceTensors", "TrainConfig", "TrainResult", "predict_logits", "resolve_device", "train"]
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    loss: Literal["ce", "wce", "focal"] = "focal"  # paper eqs. 2, 2 weighted by eq. 5, and 4
-    gamma: float = 2.0                  # focal-loss focusing parameter (paper Table 1: 1 or 2)
-    epochs: int = 200                   # paper section 4.3: 200 epochs, no early stopping
-    batch_size: int = 128               # paper Table 1
-    lr: float = 1e-4                    # paper Table 1 (Adam)
-    seed: int = 0                       # weights, dropout and batch order: CPU runs repeat exactly
-    stratified_batches: bool = False    # every batch holds the training set's class proportions (paper 4.2)
-    early_stopping: int | None = None   # stop after this many epochs without a better validation score
-    select_by: Literal["val_auc", "val_loss"] = "val_auc"  # which epoch is kept (paper: validation AUC)
-    device: str = "auto"                # "auto" takes a GPU when torch sees one
-
-    def __post_init__(self) -> None:
-        if self.loss not in ("ce", "wce", "focal"):
-            raise ValueError(f"loss must be 'ce', 'wce' or 'focal', not {self.loss!r}")
-        if self.epochs < 1 or self.batch_size < 1:
-            raise ValueError("epochs and batch_size must be at least 1")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be positive, not {self.lr}")
-        if self.gamma < 0:
-            raise ValueError(f"gamma must be >= 0, not {self.gamma}")
-        if self.select_by not in ("val_auc", "val_loss"):
-            raise ValueError(f"select_by must be 'val_auc' or 'val_loss', not {self.select_by!r}")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> TrainConfig:
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
+__all__ = ["TrainResult", "train"]
 
 
 @dataclass
@@ -74,64 +41,6 @@ class TrainResult:
     seconds: float
     stopped_early: bool = False
     extra: dict = field(default_factory=dict)
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    """'auto' -> CUDA when available, else CPU; anything else is passed to torch."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
-@dataclass(frozen=True)
-class SequenceTensors:
-    """A scaled SequenceSet as ready tensors on one device, so the hot loop only slices."""
-
-    values: torch.Tensor          # (n, T, F) float32
-    lengths: torch.Tensor         # (n,) int64, kept on CPU as packing wants
-    context: torch.Tensor | None  # (n, C) float32
-    labels: torch.Tensor | None   # (n,) int64
-
-    @classmethod
-    def from_set(cls, seqs: SequenceSet, device: torch.device) -> SequenceTensors:
-        context = None if seqs.context is None else torch.as_tensor(seqs.context, dtype=torch.float32, device=device)
-        labels = None if seqs.labels is None else torch.as_tensor(seqs.labels, dtype=torch.int64, device=device)
-        return cls(
-            values=torch.as_tensor(seqs.values, dtype=torch.float32, device=device),
-            lengths=torch.as_tensor(seqs.lengths, dtype=torch.int64),
-            context=context,
-            labels=labels,
-        )
-
-    def __len__(self) -> int:
-        return int(self.lengths.shape[0])
-
-    def batch(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        """Rows `index`, trimmed to the longest light curve among them (no compute on all-padding columns)."""
-        lengths = self.lengths[index.cpu()]
-        longest = int(lengths.max())
-        values = self.values[index.to(self.values.device), :longest]
-        context = None if self.context is None else self.context[index.to(self.context.device)]
-        return values, lengths, context
-
-
-@torch.no_grad()
-def predict_logits(network: MixedInputRNN, data: SequenceTensors, batch_size: int = 4096) -> torch.Tensor:
-    """Eval-mode logits for every row, in order, in large batches.
-
-    Rows are batched longest first: in eval mode every row is computed independently, so the order cannot
-    change any number, and each batch then runs only as many recurrent steps as its own longest light curve.
-    """
-    was_training = network.training
-    network.eval()
-    order = torch.argsort(data.lengths, descending=True, stable=True)
-    out = torch.empty(len(data), network.n_classes)
-    for start in range(0, len(data), batch_size):
-        index = order[start:start + batch_size]
-        values, lengths, context = data.batch(index)
-        out[index] = network(values, lengths, context).float().cpu()
-    network.train(was_training)
-    return out
 
 
 def _epoch_order(labels: torch.Tensor, generator: torch.Generator, stratified: bool) -> torch.Tensor:

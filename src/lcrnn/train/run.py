@@ -48,7 +48,6 @@ def train_run(clf: Classifier, survey: Survey, out: str | Path, resume: bool = T
     checkpoint = out / "checkpoint"
     if not resume and checkpoint.exists():
         shutil.rmtree(checkpoint)
-    clf.name = out.name
     clf.fit(survey.photometry, survey.objects, survey.galaxies, checkpoint_dir=checkpoint)
     clf.save(out)
     seqs = clf.prepare(survey.photometry, survey.objects, survey.galaxies)

@@ -1,0 +1,167 @@
+"""The feature scaler: standardisation fitted on the training set, applied alike to whole sequences and to
+single steps, so the batch and served routes scale with the same arithmetic."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from lcrnn.data.context import CONTEXT_COLUMNS
+from lcrnn.data.sequences import FEATURES, SequenceSet
+from lcrnn.errors import NotFittedError
+
+__all__ = ["FeatureScaler"]
+
+
+class FeatureScaler:
+    """Standardise time-series features and context with statistics of the training set.
+
+    Means and standard deviations of the three time-series features are taken over real observations only,
+    so that padding (which would pull means towards zero) cannot bias them; padded steps stay exactly zero
+    after :meth:`transform`. The context columns are standardised per object. A (near-)constant feature has
+    its standard deviation replaced by 1, as scikit-learn's ``StandardScaler`` does: a tiny floor instead
+    would blow any later non-constant value up to huge numbers.
+
+    Parameters
+    ----------
+    min_std
+        Standard deviations at or below this are treated as zero (replaced by 1).
+    """
+
+    def __init__(self, min_std: float = 1e-6) -> None:
+        self.min_std = min_std
+
+    def _safe_std(self, std: np.ndarray) -> np.ndarray:
+        return np.where(std <= self.min_std, 1.0, std)
+
+    def fit(self, seqs: SequenceSet) -> FeatureScaler:
+        """Learn means and standard deviations from ``seqs`` (the training set only).
+
+        Parameters
+        ----------
+        seqs
+            Training sequences, with or without context.
+
+        Returns
+        -------
+        FeatureScaler
+            ``self``, fitted.
+        """
+        if len(seqs) == 0:
+            raise ValueError("Cannot fit a FeatureScaler on an empty SequenceSet.")
+        real = seqs.values[seqs.mask].astype(np.float64)  # (n_observations, 3)
+        self.mean_ = real.mean(axis=0)
+        self.std_ = self._safe_std(real.std(axis=0))
+        if seqs.context is None:
+            self.context_mean_ = self.context_std_ = None
+        else:
+            ctx = seqs.context.astype(np.float64)
+            self.context_mean_ = ctx.mean(axis=0)
+            self.context_std_ = self._safe_std(ctx.std(axis=0))
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "mean_"):
+            raise NotFittedError(
+                "This FeatureScaler is not fitted; call fit(train_sequences) or from_dict()."
+            )
+
+    def transform(self, seqs: SequenceSet) -> SequenceSet:
+        """Standardised copy of ``seqs``; padded steps stay exactly zero.
+
+        Parameters
+        ----------
+        seqs
+            Sequences in raw units, with context if and only if the scaler was fitted with context.
+
+        Returns
+        -------
+        SequenceSet
+            Same ids, lengths and labels; scaled values and context (float32).
+        """
+        self._check_fitted()
+        if (seqs.context is None) != (self.context_mean_ is None):
+            fitted = "with" if self.context_mean_ is not None else "without"
+            given = "with" if seqs.context is not None else "without"
+            raise ValueError(
+                f"This scaler was fitted on sequences {fitted} context but got sequences {given} context; "
+                "build both with (or both without) a context table."
+            )
+        values = np.where(seqs.mask[..., None], self.scale_steps(seqs.values), np.float32(0.0))
+        context = None if seqs.context is None else self.scale_context(seqs.context)
+        return SequenceSet(
+            object_ids=seqs.object_ids.copy(),
+            values=values,
+            lengths=seqs.lengths.copy(),
+            context=context,
+            labels=None if seqs.labels is None else seqs.labels.copy(),
+            classes=seqs.classes,
+        )
+
+    def scale_steps(self, raw: np.ndarray) -> np.ndarray:
+        """Standardise raw steps from :func:`~lcrnn.data.sequences.step_features`, shape (..., 3) -> float32.
+
+        Float64 statistics on float32 inputs, cast once at the end: the served route calls this on one step
+        and the batch route on whole sequences, and both get the same float32 numbers.
+        """
+        self._check_fitted()
+        return ((np.asarray(raw, np.float32) - self.mean_) / self.std_).astype(np.float32)
+
+    def scale_context(self, context: np.ndarray) -> np.ndarray:
+        """Standardise raw context rows ``(gal_l, gal_b, galaxy_dist_arcsec)``, shape (..., 3) -> float32."""
+        self._check_fitted()
+        if self.context_mean_ is None:
+            raise ValueError("This scaler was fitted without context; the model reads no context.")
+        return ((np.asarray(context, np.float32) - self.context_mean_) / self.context_std_).astype(np.float32)
+
+    def fit_transform(self, seqs: SequenceSet) -> SequenceSet:
+        """Fit on ``seqs`` and return it scaled."""
+        return self.fit(seqs).transform(seqs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Fitted statistics as plain JSON numbers (lists of floats, or None without context)."""
+        self._check_fitted()
+
+        def plain(a: np.ndarray | None) -> list[float] | None:
+            return None if a is None else [float(x) for x in a]
+
+        return {
+            "min_std": float(self.min_std),
+            "mean": plain(self.mean_),
+            "std": plain(self.std_),
+            "context_mean": plain(self.context_mean_),
+            "context_std": plain(self.context_std_),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> FeatureScaler:
+        """Rebuild a fitted scaler written by :meth:`to_dict`."""
+        required = {"mean", "std", "context_mean", "context_std"}
+        missing = sorted(required - set(d))
+        if missing:
+            raise ValueError(
+                f"FeatureScaler dictionary is missing key(s) {missing}; write it with to_dict()."
+            )
+        scaler = cls(min_std=float(d.get("min_std", 1e-6)))
+
+        def array(key: str, size: int, optional: bool) -> np.ndarray | None:
+            if d[key] is None and optional:
+                return None
+            a = np.asarray(d[key], dtype=np.float64)
+            if a.shape != (size,) or not np.isfinite(a).all():
+                raise ValueError(f"FeatureScaler '{key}' must be {size} finite numbers, got {d[key]!r}.")
+            return a
+
+        scaler.mean_ = array("mean", len(FEATURES), False)
+        scaler.std_ = array("std", len(FEATURES), False)
+        scaler.context_mean_ = array("context_mean", len(CONTEXT_COLUMNS), True)
+        scaler.context_std_ = array("context_std", len(CONTEXT_COLUMNS), True)
+        if (scaler.context_mean_ is None) != (scaler.context_std_ is None):
+            raise ValueError(
+                "FeatureScaler 'context_mean' and 'context_std' must both be given or both be None."
+            )
+        if (scaler.std_ <= 0).any() or (scaler.context_std_ is not None and (scaler.context_std_ <= 0).any()):
+            raise ValueError("FeatureScaler standard deviations must be positive.")
+        return scaler

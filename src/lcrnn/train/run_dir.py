@@ -1,0 +1,140 @@
+"""A run directory: the one place that writes, recognises and loads a trained model.
+
+A run directory holds ``model.safetensors`` (the weights) and ``config.json`` (everything inference needs:
+classes, network and training settings, context settings, the fitted scaler, the split), plus
+``history.csv`` when it was trained here. ``Classifier.load``, ``lcrnn predict``, ``lcrnn serve`` and
+``lcrnn ingest`` all go through :func:`load_run`, so a model means the same thing on every route.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from lcrnn.data.context import ContextConfig
+from lcrnn.data.scaling import FeatureScaler
+from lcrnn.data.splits import Split
+from lcrnn.errors import InvalidConfigError, LcrnnError
+from lcrnn.model.config import NetworkConfig
+from lcrnn.model.network import MixedInputRNN
+from lcrnn.train.checkpoint import CONFIG_FILE, MODEL_FILE, load_model, save_model
+from lcrnn.train.config import TrainConfig
+from lcrnn.version import __version__
+
+__all__ = ["HISTORY_FILE", "NotARunError", "TrainedModel", "is_run_dir", "load_run", "require_run_dir", "save_run"]
+
+HISTORY_FILE = "history.csv"
+
+
+class NotARunError(LcrnnError, FileNotFoundError):
+    """A path given as a model is not a run directory written by lcrnn."""
+
+
+@dataclass
+class TrainedModel:
+    """A trained network with everything needed to turn raw light curves into its inputs and its outputs."""
+
+    network: MixedInputRNN
+    classes: tuple[str, ...]
+    network_config: NetworkConfig
+    train_config: TrainConfig
+    context_config: ContextConfig
+    scaler: FeatureScaler
+    class_counts: dict[str, int] = field(default_factory=dict)
+    best_epoch: int | None = None
+    best_val_auc: float | None = None
+    split: Split | None = None
+    history: pd.DataFrame | None = None
+    name: str = "lcrnn"
+    lcrnn_version: str = __version__
+
+    @property
+    def max_len(self) -> int:
+        """Observations read per light curve."""
+        return self.network_config.max_len
+
+    def config_dict(self) -> dict[str, Any]:
+        """Everything inference needs, as plain JSON (``config.json``)."""
+        return {
+            "lcrnn_version": self.lcrnn_version,
+            "name": self.name,
+            "classes": list(self.classes),
+            "network": self.network_config.to_dict(),
+            "train": self.train_config.to_dict(),
+            "context": self.context_config.to_dict(),
+            "scaler": self.scaler.to_dict(),
+            "class_counts": dict(self.class_counts),
+            "best_epoch": self.best_epoch,
+            "best_val_auc": self.best_val_auc,
+            "split": None if self.split is None else self.split.to_dict(),
+        }
+
+
+def is_run_dir(path: str | Path) -> bool:
+    """True when ``path`` is a directory holding a saved model and its configuration."""
+    path = Path(path)
+    return (path / MODEL_FILE).is_file() and (path / CONFIG_FILE).is_file()
+
+
+def require_run_dir(path: str | Path) -> Path:
+    """``path`` as a Path when it is a run directory, else a :class:`NotARunError` that says what to pass."""
+    path = Path(path)
+    if is_run_dir(path):
+        return path
+    if not path.exists():
+        problem = "does not exist"
+    else:
+        missing = [name for name in (MODEL_FILE, CONFIG_FILE) if not (path / name).is_file()]
+        problem = f"is not an lcrnn run directory (no {' or '.join(missing)} in it)"
+    raise NotARunError(
+        f"{path} {problem}. Pass the directory that `lcrnn train --out` (or Classifier.save) wrote.")
+
+
+def save_run(directory: str | Path, model: TrainedModel) -> Path:
+    """Write the weights, ``config.json`` and (when there is one) ``history.csv`` into ``directory``."""
+    directory = save_model(directory, model.network.state_dict(), model.config_dict())
+    if model.history is not None:
+        model.history.to_csv(directory / HISTORY_FILE, index=False)
+    return directory
+
+
+def _network_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """The saved network settings; runs written before ``max_len`` joined NetworkConfig kept it at the top."""
+    settings = dict(config["network"])
+    if "max_len" not in settings and "max_len" in config:
+        settings["max_len"] = int(config["max_len"])
+    return settings
+
+
+def load_run(path: str | Path) -> TrainedModel:
+    """Read a run directory written by :func:`save_run` (safetensors + JSON; nothing is unpickled)."""
+    path = require_run_dir(path)
+    state, config = load_model(path)
+    missing = [key for key in ("classes", "network", "context", "scaler") if key not in config]
+    if missing:
+        raise InvalidConfigError(
+            f"{path / CONFIG_FILE} lacks {missing}; it was not written by lcrnn. Retrain with `lcrnn train`.")
+    network_config = NetworkConfig.from_dict(_network_settings(config))
+    classes = tuple(str(c) for c in config["classes"])
+    network = MixedInputRNN(network_config, n_classes=len(classes))
+    network.load_state_dict(state)
+    network.eval()
+    history = path / HISTORY_FILE
+    return TrainedModel(
+        network=network,
+        classes=classes,
+        network_config=network_config,
+        train_config=TrainConfig.from_dict(config.get("train", {})),
+        context_config=ContextConfig.from_dict(config["context"]),
+        scaler=FeatureScaler.from_dict(config["scaler"]),
+        class_counts=dict(config.get("class_counts") or {}),
+        best_epoch=config.get("best_epoch"),
+        best_val_auc=config.get("best_val_auc"),
+        split=Split.from_dict(config["split"]) if config.get("split") else None,
+        history=pd.read_csv(history) if history.is_file() else None,
+        name=path.name,
+        lcrnn_version=str(config.get("lcrnn_version", "unknown")),
+    )
