@@ -13,6 +13,11 @@ from typing import Annotated
 
 import typer
 
+# Option defaults are read from the configs (the one source of every hyperparameter); both modules are
+# torch-free, so `lcrnn --help` stays quick.
+from lcrnn.model.config import NetworkConfig
+from lcrnn.train.config import TrainConfig
+
 app = typer.Typer(
     help="Classify astronomical light curves in real time with recurrent neural networks.",
     no_args_is_help=True,
@@ -63,21 +68,28 @@ def version() -> None:
 def train(
     data: Annotated[Path, typer.Option(help="Survey directory: photometry, objects (with label), galaxies.")],
     out: Annotated[Path, typer.Option(help="Run directory to write (model, config, history, metrics, figure).")],
-    rnn: Annotated[str, typer.Option(help="Recurrent cell: gru or lstm.")] = "gru",
-    loss: Annotated[str, typer.Option(help="ce (unweighted), wce (weighted CE) or focal (weighted focal).")] = "focal",
-    gamma: Annotated[float, typer.Option(help="Focal-loss gamma.")] = 2.0,
-    hidden: Annotated[int, typer.Option(help="RNN output size (paper: 100 or 150).")] = 150,
-    dense: Annotated[int, typer.Option(help="Neurons in each dense layer (paper: 100 or 200).")] = 200,
-    epochs: Annotated[int, typer.Option(help="Training epochs (paper: 200).")] = 200,
-    lr: Annotated[float, typer.Option(help="Adam learning rate (paper: 1e-4).")] = 1e-4,
-    batch_size: Annotated[int, typer.Option(help="Mini-batch size (paper: 128).")] = 128,
-    no_context: Annotated[bool, typer.Option("--no-context", help="Light curve only (paper section 5.4).")] = False,
-    stratified_batches: Annotated[bool, typer.Option(help="Class-stratified mini-batches.")] = False,
-    early_stopping: Annotated[int | None, typer.Option(help="Stop after N epochs without a better val AUC.")] = None,
+    rnn: Annotated[str, typer.Option(help="Recurrent cell: gru or lstm.")] = NetworkConfig.rnn,
+    loss: Annotated[str, typer.Option(help="ce (unweighted), wce (weighted CE) or focal (weighted focal).")]
+    = TrainConfig.loss,
+    gamma: Annotated[float, typer.Option(help="Focal-loss gamma.")] = TrainConfig.gamma,
+    hidden: Annotated[int, typer.Option(help="RNN output size (paper: 100 or 150).")] = NetworkConfig.hidden,
+    dense: Annotated[int, typer.Option(help="Neurons in each dense layer (paper: 100 or 200).")] = NetworkConfig.dense,
+    epochs: Annotated[int, typer.Option(help="Training epochs (paper: 200).")] = TrainConfig.epochs,
+    lr: Annotated[float, typer.Option(help="Adam learning rate (paper: 1e-4).")] = TrainConfig.lr,
+    batch_size: Annotated[int, typer.Option(help="Mini-batch size (paper: 128).")] = TrainConfig.batch_size,
+    no_context: Annotated[bool, typer.Option("--no-context", help="Light curve only (paper section 5.4).")]
+    = not NetworkConfig.use_context,
+    max_len: Annotated[int, typer.Option(help="Observations read per light curve (paper: 30).")]
+    = NetworkConfig.max_len,
+    stratified_batches: Annotated[bool, typer.Option(help="Class-stratified mini-batches.")]
+    = TrainConfig.stratified_batches,
+    early_stopping: Annotated[int | None, typer.Option(help="Stop after N epochs without a better val AUC.")]
+    = TrainConfig.early_stopping,
     select_by: Annotated[str, typer.Option(
-        help="Epoch kept: val_auc (the paper's) or val_loss (steadier on small validation sets).")] = "val_auc",
-    seed: Annotated[int, typer.Option(help="Seed for the split, weights and batch order.")] = 0,
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+        help="Epoch kept: val_auc (the paper's) or val_loss (steadier on small validation sets).")]
+    = TrainConfig.select_by,
+    seed: Annotated[int, typer.Option(help="Seed for the split, weights and batch order.")] = TrainConfig.seed,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = TrainConfig.device,
     fresh: Annotated[bool, typer.Option("--fresh", help="Ignore an interrupted run's checkpoint.")] = False,
 ) -> None:
     """Train a classifier; an interrupted run resumes from OUT/checkpoint when rerun."""
@@ -86,9 +98,11 @@ def train(
     from lcrnn.train.run import train_run
 
     with _option_errors():  # before reading the survey, which may be large
-        clf = Classifier(rnn=rnn, loss=loss, gamma=gamma, hidden=hidden, dense=dense, epochs=epochs, lr=lr,
-                         batch_size=batch_size, use_context=not no_context, stratified_batches=stratified_batches,
-                         early_stopping=early_stopping, select_by=select_by, seed=seed, device=device)
+        network = NetworkConfig(rnn=rnn, hidden=hidden, dense=dense, use_context=not no_context, max_len=max_len)
+        settings = TrainConfig(loss=loss, gamma=gamma, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
+                               stratified_batches=stratified_batches, early_stopping=early_stopping,
+                               select_by=select_by, device=device)
+        clf = Classifier(network=network, train=settings)
     survey = read_survey(data)
     metrics = train_run(clf, survey, out, resume=not fresh)
     val, test = metrics["validation"], metrics["test"]

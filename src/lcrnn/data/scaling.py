@@ -10,7 +10,7 @@ import numpy as np
 
 from lcrnn.data.context import CONTEXT_COLUMNS
 from lcrnn.data.sequences import FEATURES, SequenceSet
-from lcrnn.errors import NotFittedError
+from lcrnn.errors import InvalidConfigError, NotFittedError
 
 __all__ = ["FeatureScaler"]
 
@@ -144,6 +144,10 @@ class FeatureScaler:
             raise ValueError(
                 f"FeatureScaler dictionary is missing key(s) {missing}; write it with to_dict()."
             )
+        unknown = sorted(set(d) - required - {"min_std"})
+        if unknown:
+            raise InvalidConfigError(
+                f"Unknown FeatureScaler setting(s) {unknown}; the known ones are {sorted(required | {'min_std'})}.")
         scaler = cls(min_std=float(d.get("min_std", 1e-6)))
 
         def array(key: str, size: int, optional: bool) -> np.ndarray | None:
