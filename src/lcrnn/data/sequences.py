@@ -250,6 +250,70 @@ def _encode_labels(
     return codes.astype(np.int64), classes
 
 
+def _check_inputs(photometry: pd.DataFrame, context: pd.DataFrame | None, max_len: Any, first_n: Any) -> int:
+    """Refuse unusable arguments and tables; return how many observations per object to keep."""
+    if isinstance(max_len, bool) or not isinstance(max_len, (int, np.integer)) or max_len < 1:
+        raise ValueError(f"max_len must be a whole number of observations >= 1, got {max_len!r}.")
+    limit = int(max_len)
+    if first_n is not None:
+        first_n = _check_first_n(first_n)
+        if first_n > limit:
+            raise ValueError(f"first_n ({first_n}) cannot exceed max_len ({limit}); raise max_len too.")
+        limit = first_n
+    missing_cols = [c for c in ("object_id", "mjd", "mag", "mag_err") if c not in photometry.columns]
+    if missing_cols:
+        raise InvalidTableError(
+            f"The photometry table is missing column(s) {missing_cols}; it has {list(photometry.columns)}."
+        )
+    if context is not None:
+        missing_ctx = [c for c in ("object_id", *CONTEXT_COLUMNS) if c not in context.columns]
+        if missing_ctx:
+            raise InvalidTableError(
+                f"The context table is missing column(s) {missing_ctx}; build it with "
+                "lcrnn.data.context.compute_context."
+            )
+    return limit
+
+
+def _padded_steps(photometry: pd.DataFrame, object_ids: np.ndarray, codes: np.ndarray, limit: int,
+                  max_len: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each object's first ``limit`` steps in time order, zero-padded to ``max_len``; and its observation count."""
+    n = len(object_ids)
+    mjd = photometry["mjd"].to_numpy(dtype=np.float64)
+    known = codes >= 0
+    codes, mjd = codes[known], mjd[known]
+    mag = photometry["mag"].to_numpy(dtype=np.float64)[known]
+    err = photometry["mag_err"].to_numpy(dtype=np.float64)[known]
+
+    counts = np.bincount(codes, minlength=n)
+    if (counts == 0).any():
+        raise InvalidTableError(
+            f"{int((counts == 0).sum())} object(s) have no photometry ({_preview(object_ids[counts == 0])}); "
+            "drop them from the objects/context table or add their observations."
+        )
+
+    # Sort by (object, time); the stable sort keeps the input order of observations at the same mjd.
+    order = np.lexsort((mjd, codes))
+    codes, mjd, mag, err = codes[order], mjd[order], mag[order], err[order]
+    starts = np.cumsum(counts) - counts  # first row of each object in the sorted arrays
+    step = np.arange(len(codes)) - starts[codes]  # position of each observation within its light curve
+    keep = step < limit
+    codes, step = codes[keep], step[keep]
+    t = mjd[keep] - mjd[starts][codes]
+    feats = step_features(t, mag[keep], err[keep])  # (n_kept, 3) float32
+    bad = ~np.isfinite(feats).all(axis=1)
+    if bad.any():
+        raise InvalidLightCurveError(
+            f"{int(bad.sum())} observation(s) have a non-finite mjd, mag or mag_err "
+            f"(objects {_preview(np.unique(object_ids[codes[bad]]))}); validate the photometry with "
+            "lcrnn.data.tables.validate_photometry first."
+        )
+
+    values = np.zeros((n, max_len, len(FEATURES)), dtype=np.float32)  # (objects, steps, features)
+    values[codes, step] = feats
+    return values, counts
+
+
 def build_sequences(
     photometry: pd.DataFrame,
     context: pd.DataFrame | None = None,
@@ -295,61 +359,9 @@ def build_sequences(
     InvalidLightCurveError
         If a kept observation has a non-finite time, magnitude or error.
     """
-    if isinstance(max_len, bool) or not isinstance(max_len, (int, np.integer)) or max_len < 1:
-        raise ValueError(f"max_len must be a whole number of observations >= 1, got {max_len!r}.")
-    limit = int(max_len)
-    if first_n is not None:
-        first_n = _check_first_n(first_n)
-        if first_n > limit:
-            raise ValueError(f"first_n ({first_n}) cannot exceed max_len ({limit}); raise max_len too.")
-        limit = first_n
-    missing_cols = [c for c in ("object_id", "mjd", "mag", "mag_err") if c not in photometry.columns]
-    if missing_cols:
-        raise InvalidTableError(
-            f"The photometry table is missing column(s) {missing_cols}; it has {list(photometry.columns)}."
-        )
-    if context is not None:
-        missing_ctx = [c for c in ("object_id", *CONTEXT_COLUMNS) if c not in context.columns]
-        if missing_ctx:
-            raise InvalidTableError(
-                f"The context table is missing column(s) {missing_ctx}; build it with "
-                "lcrnn.data.context.compute_context."
-            )
-
+    limit = _check_inputs(photometry, context, max_len, first_n)
     object_ids, codes = _object_codes(photometry, context)
-    n = len(object_ids)
-    mjd = photometry["mjd"].to_numpy(dtype=np.float64)
-    known = codes >= 0
-    codes, mjd = codes[known], mjd[known]
-    mag = photometry["mag"].to_numpy(dtype=np.float64)[known]
-    err = photometry["mag_err"].to_numpy(dtype=np.float64)[known]
-
-    counts = np.bincount(codes, minlength=n)
-    if (counts == 0).any():
-        raise InvalidTableError(
-            f"{int((counts == 0).sum())} object(s) have no photometry ({_preview(object_ids[counts == 0])}); "
-            "drop them from the objects/context table or add their observations."
-        )
-
-    # Sort by (object, time); the stable sort keeps the input order of observations at the same mjd.
-    order = np.lexsort((mjd, codes))
-    codes, mjd, mag, err = codes[order], mjd[order], mag[order], err[order]
-    starts = np.cumsum(counts) - counts  # first row of each object in the sorted arrays
-    step = np.arange(len(codes)) - starts[codes]  # position of each observation within its light curve
-    keep = step < limit
-    codes, step = codes[keep], step[keep]
-    t = mjd[keep] - mjd[starts][codes]
-    feats = step_features(t, mag[keep], err[keep])  # (n_kept, 3) float32
-    bad = ~np.isfinite(feats).all(axis=1)
-    if bad.any():
-        raise InvalidLightCurveError(
-            f"{int(bad.sum())} observation(s) have a non-finite mjd, mag or mag_err "
-            f"(objects {_preview(np.unique(object_ids[codes[bad]]))}); validate the photometry with "
-            "lcrnn.data.tables.validate_photometry first."
-        )
-
-    values = np.zeros((n, int(max_len), len(FEATURES)), dtype=np.float32)  # (objects, steps, features)
-    values[codes, step] = feats
+    values, counts = _padded_steps(photometry, object_ids, codes, limit, int(max_len))
 
     ctx = None
     if context is not None:

@@ -62,6 +62,47 @@ def _epoch_order(labels: torch.Tensor, generator: torch.Generator, stratified: b
     return torch.argsort(keys)
 
 
+def _class_counts(labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """Training examples per class; every class needs some for the weighted losses (paper eq. 5)."""
+    counts = np.bincount(labels, minlength=n_classes)
+    if (counts == 0).any():
+        raise InvalidTableError(
+            f"class(es) {[i for i, c in enumerate(counts) if c == 0]} have no training examples; "
+            "every class needs some for the weighted losses")
+    return counts
+
+
+def _train_one_epoch(network: MixedInputRNN, data: SequenceTensors, order: torch.Tensor, loss_fn: torch.nn.Module,
+                     optimiser: torch.optim.Optimizer, batch_size: int) -> float:
+    """One pass over the training rows in ``order``; returns the mean training loss (L2 term included)."""
+    network.train()
+    total, seen = 0.0, 0
+    for start in range(0, len(order), batch_size):
+        index = order[start:start + batch_size]
+        if len(index) < 2:  # batch norm cannot train on a single example
+            continue
+        values, lengths, context = data.batch(index)
+        targets = data.labels[index.to(data.labels.device)]
+        logits = network(values, lengths, context)
+        loss = loss_fn(logits, targets) + network.l2_penalty()
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        total += loss.detach() * len(index)
+        seen += len(index)
+    return float(total) / max(seen, 1)
+
+
+def _validate(network: MixedInputRNN, data: SequenceTensors, labels: np.ndarray, loss_fn: torch.nn.Module,
+              device: torch.device) -> tuple[float, float]:
+    """Validation loss (as trained: L2 term included) and Hand & Till AUC of the network as it is now."""
+    logits = predict_logits(network, data)
+    with torch.no_grad():
+        val_loss = float(loss_fn(logits.to(device), data.labels) + network.l2_penalty())
+    proba = torch.softmax(logits, dim=1).numpy()
+    return val_loss, hand_till_auc(labels, proba)
+
+
 def train(
     network: MixedInputRNN,
     train_set: SequenceSet,
@@ -88,16 +129,10 @@ def train(
     """
     if train_set.labels is None or val_set.labels is None:
         raise InvalidTableError("training needs labels for the training and validation sets")
-    n_classes = network.n_classes
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
     network.to(device)
-
-    counts = np.bincount(train_set.labels, minlength=n_classes)
-    if (counts == 0).any():
-        raise InvalidTableError(
-            f"class(es) {[i for i, c in enumerate(counts) if c == 0]} have no training examples; "
-            "every class needs some for the weighted losses")
+    counts = _class_counts(train_set.labels, network.n_classes)
     loss_fn = make_loss(config.loss, counts.tolist(), gamma=config.gamma).to(device)
     optimiser = torch.optim.Adam(network.parameters(), lr=config.lr)
     generator = torch.Generator().manual_seed(config.seed)
@@ -106,15 +141,13 @@ def train(
     val_t = SequenceTensors.from_set(val_set, device)
     val_labels = val_set.labels
 
-    rows: list[dict] = []
-    best_auc, best_epoch, best_state = -math.inf, 0, None
-    start_epoch = 1
-    if checkpoint_dir is not None:
-        resumed = load_training_state(checkpoint_dir, network, optimiser, generator, device)
-        if resumed is not None:
-            rows, best_state = resumed["history"], resumed["best_state"]
-            best_auc, best_epoch = resumed["best_val_auc"], resumed["best_epoch"]
-            start_epoch = resumed["epoch"] + 1
+    rows, best_state, best_auc, best_epoch, start_epoch = [], None, -math.inf, 0, 1
+    resumed = None if checkpoint_dir is None else load_training_state(
+        checkpoint_dir, network, optimiser, generator, device)
+    if resumed is not None:
+        rows, best_state = resumed["history"], resumed["best_state"]
+        best_auc, best_epoch = resumed["best_val_auc"], resumed["best_epoch"]
+        start_epoch = resumed["epoch"] + 1
 
     t0 = time.perf_counter()
     stopped_early = False
@@ -122,29 +155,9 @@ def train(
     bar = tqdm(epochs, desc=f"training {network.config.rnn.upper()}", unit="epoch", disable=not progress,
                initial=start_epoch - 1, total=config.epochs)
     for epoch in bar:
-        network.train()
         order = _epoch_order(train_t.labels, generator, config.stratified_batches)
-        total, seen = 0.0, 0
-        for start in range(0, len(order), config.batch_size):
-            index = order[start:start + config.batch_size]
-            if len(index) < 2:  # batch norm cannot train on a single example
-                continue
-            values, lengths, context = train_t.batch(index)
-            targets = train_t.labels[index.to(train_t.labels.device)]
-            logits = network(values, lengths, context)
-            loss = loss_fn(logits, targets) + network.l2_penalty()
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            total += loss.detach() * len(index)
-            seen += len(index)
-        train_loss = float(total) / max(seen, 1)
-
-        logits = predict_logits(network, val_t)
-        with torch.no_grad():
-            val_loss = float(loss_fn(logits.to(device), val_t.labels) + network.l2_penalty())
-        proba = torch.softmax(logits, dim=1).numpy()
-        val_auc = hand_till_auc(val_labels, proba)
+        train_loss = _train_one_epoch(network, train_t, order, loss_fn, optimiser, config.batch_size)
+        val_loss, val_auc = _validate(network, val_t, val_labels, loss_fn, device)
         rows.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "val_auc": val_auc,
                      "seconds": time.perf_counter() - t0})
         # The validation loss is the fallback when the AUC is undefined (a class missing from validation).
