@@ -15,13 +15,21 @@ from lcrnn.data.describe import light_curve_statistics, successive_gaps
 from lcrnn.data.io import read_survey
 from lcrnn.data.simulate import (
     PAPER_CLASS_COUNTS,
+    SOURCE_POPULATIONS,
     SimulationConfig,
     class_counts,
+    get_population,
     magnitude_error,
+    population,
+    population_names,
     simulate_survey,
     simulate_survey_with_truth,
 )
+from lcrnn.data.simulate.mixes import AGN_MIX, SN_MIX, VS_MIX
+from lcrnn.data.simulate.supernovae import _PEAK_GRID_DAYS
+from lcrnn.data.simulate.variables import Visits
 from lcrnn.data.tables import validate_survey
+from lcrnn.errors import InvalidConfigError
 
 # Many more minority objects than the paper's 0.2 % / 0.5 %, so their statistics are measurable.
 FRACTIONS = {"VS": 0.7, "SN": 0.15, "AGN": 0.15}
@@ -264,3 +272,87 @@ def test_cli_simulate_takes_catalogue_population_and_footprint(tmp_path):
     assert bad.exit_code != 0 and "survey, transient" in bad.output
     bad = CliRunner().invoke(app, ["simulate", "--out", str(tmp_path / "y"), "--galaxy-catalog", "sdss"])
     assert bad.exit_code != 0 and "unknown galaxy catalogue 'sdss'" in bad.output
+
+
+# --- the population registry --------------------------------------------------------------------------
+
+
+def test_every_subtype_of_every_named_mix_is_registered():
+    for name, mixes in SOURCE_POPULATIONS.items():
+        assert set(mixes["vs_mix"]) <= set(population_names("VS")), name
+        assert set(mixes["agn_mix"]) <= set(population_names("AGN")), name
+    assert set(SN_MIX) == set(population_names("SN"))
+    # ... and the default mixes reach every registered population.
+    assert set(VS_MIX) == set(population_names("VS")) and set(AGN_MIX) == set(population_names("AGN"))
+
+
+def test_an_unknown_subtype_is_refused_with_the_ones_the_simulator_knows():
+    with pytest.raises(InvalidConfigError, match=r"no VS population 'BLAP' is registered.*DSCT, EA, EW"):
+        get_population("VS", "BLAP")
+    with pytest.raises(InvalidConfigError, match="no QSO population"):
+        get_population("QSO", "Seyfert")  # a subtype is not a class
+    with pytest.raises(ValueError, match=r"the simulator knows \['QSO', 'Seyfert', 'blazar'\]"):
+        SimulationConfig(agn_mix={"LINER": 1.0})
+
+
+def test_a_subtype_cannot_be_registered_twice():
+    with pytest.raises(ValueError, match="'RRab' is registered already"):
+        population("VS", "RRab", None)(lambda v, p: None)
+    assert population_names("VS").count("RRab") == 1
+
+
+def _visits(n: int = 400, per_object: int = 30, seed: int = 0) -> Visits:
+    rng = np.random.default_rng(seed)
+    t = 58562.0 + np.sort(rng.uniform(0, 595, (n, per_object)), axis=1).ravel()
+    return Visits(rng, n, np.repeat(np.arange(n), per_object), t, rng.random(n))
+
+
+@pytest.mark.parametrize("name", population_names("VS"))
+def test_each_variable_star_stays_within_its_named_amplitude(name):
+    source = get_population("VS", name)
+    visits = _visits()
+    dm = source.generate(visits, source.params)
+    assert dm.shape == visits.t.shape and np.isfinite(dm).all()
+    assert dm.std() > 0.0
+    # The largest |dm| each population's parameters allow (half the largest peak-to-peak amplitude, or the
+    # deepest eclipse, outburst or flare); IRR is a random walk, without a hard bound.
+    bound = {"RRab": 0.65, "CEP": 0.75, "RRc": 0.345, "DSCT": 0.15, "EW": 0.8, "EA": 2.4, "M": 3.0, "SR": 1.275,
+             "UG": 6.0, "UV": 4.0}.get(name)
+    if bound is not None:
+        assert np.abs(dm).max() <= bound + 1e-9
+    if name in ("UG", "UV"):  # seen by brightening: never fainter than quiescence
+        assert (dm <= 0).all() and source.quiescent_offset_mag > 0
+
+
+@pytest.mark.parametrize("name", population_names("SN"))
+def test_each_supernova_shape_rises_to_one_peak_and_fades(name):
+    source = get_population("SN", name)
+    shape = source.params.shape
+    middle = {field: np.array([np.mean(value)]) for field, value in vars(shape).items()}
+    x = np.arange(*_PEAK_GRID_DAYS)
+    log_flux = source.generate(x, **middle)
+    peak = int(np.argmax(log_flux))
+    assert 0.0 <= x[peak] <= 30.0  # peaks within a month of the reference time
+    assert log_flux[0] < log_flux[peak] - 2.0 and log_flux[-1] < log_flux[peak] - 2.0  # > 2 e-folds away
+
+
+def test_agn_walks_are_slower_in_seyferts_than_in_blazars():
+    draws = {}
+    for name in population_names("AGN"):
+        source = get_population("AGN", name)
+        draws[name] = source.generate(np.random.default_rng(0), 2000, source.params)
+    z, tau, sf = draws["Seyfert"]
+    assert z.min() >= 0.005 and z.max() <= 0.1 and 150 < np.median(tau) < 250 and 0.15 < np.median(sf) < 0.25
+    assert np.median(draws["blazar"][2]) > 3 * np.median(sf)
+    assert np.median(draws["blazar"][1]) < 0.5 * np.median(tau)
+
+
+def test_the_random_stream_is_pinned():
+    # Same seed, same survey across versions: the populations draw in the order the simulator always has.
+    # (These counts were the same before the simulator became a package of registered populations.)
+    survey, truth = simulate_survey_with_truth(SimulationConfig(n_objects=300, seed=4, class_fractions=FRACTIONS))
+    assert (len(survey.photometry), len(survey.galaxies), int(truth.host_catalogued.sum())) == (1941, 171, 58)
+    assert truth.subtype.value_counts().sort_index().to_dict() == {
+        "CEP": 10, "EA": 3, "EW": 53, "II-P": 9, "IRR": 31, "Ia": 35, "Ibc": 1, "M": 23, "QSO": 9, "RRab": 33,
+        "RRc": 10, "SR": 39, "Seyfert": 31, "UG": 7, "UV": 1, "blazar": 5,
+    }
