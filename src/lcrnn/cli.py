@@ -296,6 +296,7 @@ def label(
     Objects whose catalogues name different classes stay unlabelled and are listed in OUT's
     `<stem>.conflicts.csv`.
     """
+    from lcrnn.data.formats import write_table
     from lcrnn.data.io import read_table
     from lcrnn.data.labels import cross_match_labels, load_label_map, read_catalog
 
@@ -306,11 +307,7 @@ def label(
                                 include_uncertain=not exclude_uncertain)
     labelled = table.drop(columns=["label"], errors="ignore").merge(
         result.labels[["object_id", "label"]], on="object_id", how="left")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() in (".parquet", ".pq"):
-        labelled.to_parquet(out, index=False)
-    else:
-        labelled.to_csv(out, index=False)
+    write_table(labelled, out)
     conflicts_path = out.with_name(out.name.split(".")[0] + ".conflicts.csv")
     result.conflicts.to_csv(conflicts_path, index=False)
     counts = ", ".join(f"{k} {v}" for k, v in result.class_counts().items()) or "none"

@@ -166,3 +166,23 @@ def test_read_table_errors(tmp_path):
         read_table(broken)
     with pytest.raises(InvalidTableError, match="no 'ra' column"):
         read_table(pd.DataFrame({"x": [1.0]}), "galaxies")
+
+
+@pytest.mark.parametrize("name", ["cat.tsv", "cat.txt", "cat.fits", "cat.vot", "cat.ecsv"])
+def test_read_table_reads_every_catalogue_format_when_asked(tmp_path, name):
+    from astropy.table import Table
+
+    from lcrnn.data.io import READABLE_FORMATS
+
+    frame = pd.DataFrame({"name": ["007", "V2"], "ra": [1.5, 300.25], "dec": [2.5, -10.0], "type": ["EA", "SN"]})
+    path = tmp_path / name
+    if path.suffix in (".tsv", ".txt"):
+        frame.to_csv(path, sep="\t", index=False)
+    else:
+        Table.from_pandas(frame).write(path, format={".fits": "fits", ".vot": "votable"}.get(path.suffix,
+                                                                                         "ascii.ecsv"))
+    out = read_table(path, formats=READABLE_FORMATS)
+    np.testing.assert_allclose(out["ra"], frame["ra"])
+    assert [str(v) for v in out["name"]] == ["007", "V2"]  # an id column read as text keeps its zeros
+    with pytest.raises(InvalidTableError, match=r"cannot tell the format .*\.parquet, \.pq, \.csv, \.csv\.gz\."):
+        read_table(path)  # survey tables stay Parquet or CSV

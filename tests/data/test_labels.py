@@ -236,3 +236,31 @@ def test_label_command_writes_labels_and_conflicts(tmp_path, mantra_objects):
     assert labelled["label"].value_counts().to_dict() == {"VS": 9, "SN": 6, "AGN": 5}
     conflicts = pd.read_csv(tmp_path / "labelled.conflicts.csv", dtype={"object_id": str})
     assert set(conflicts["object_id"]) == {str(sn["object_id"])}
+
+
+def test_label_command_writes_parquet_when_asked(tmp_path, mantra_objects):
+    objects_path = tmp_path / "objects.parquet"
+    mantra_objects.to_parquet(objects_path, index=False)
+    catalog_path = tmp_path / "mantra_all.parquet"
+    mantra_catalog(REAL / "mantra", all_transients=True).to_parquet(catalog_path, index=False)
+    out = tmp_path / "labelled.parquet"
+    result = CliRunner().invoke(app, ["label", "--objects", str(objects_path), "--catalog", str(catalog_path),
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    labelled = pd.read_parquet(out)
+    assert len(labelled) == len(mantra_objects) and labelled["label"].notna().any()
+    assert (tmp_path / "labelled.conflicts.csv").is_file()
+
+
+def test_read_catalog_reads_fits_and_refuses_an_unknown_suffix(tmp_path):
+    from astropy.table import Table
+
+    frame = pd.DataFrame({"Name": ["V1", "V2"], "RAJ2000": [10.0, 20.0], "DEJ2000": [-5.0, 5.0],
+                          "VarType": ["EA", "RRAB"]})
+    Table.from_pandas(frame).write(tmp_path / "vsx.fits")
+    cat = read_catalog(tmp_path / "vsx.fits")
+    assert cat.name == "vsx" and cat.table["type"].tolist() == ["EA", "RRAB"]
+    odd = tmp_path / "vsx.xlsx"
+    odd.write_text("x")
+    with pytest.raises(InvalidTableError, match=r"cannot tell the format .*\.fits"):
+        read_catalog(odd)

@@ -543,3 +543,16 @@ def test_validation_counts_exactly_on_a_survey_of_realistic_shape():
         survey, report = validate_survey(phot, objs, on_invalid="drop", classes=("VS", "SN", "AGN"))
     assert report.counts["photometry.nonpositive_mag_err"] == 100
     assert len(survey.photometry) == n_obs - 100
+
+
+def test_catalogue_columns_come_from_the_same_alias_table():
+    from lcrnn.data.labels import CATALOG_ALIASES
+    from lcrnn.data.schema import COLUMN_ALIASES, find_column
+
+    assert CATALOG_ALIASES["ra"] == ("ra", *COLUMN_ALIASES["ra"])
+    assert CATALOG_ALIASES["name"] == ("object_id", *COLUMN_ALIASES["object_id"])
+    # a catalogue's spelling is a survey table's too: MANTRA's objects read as lcrnn objects
+    objs = make_objects().rename(columns={"object_id": "#CRTS ID", "ra": "RA (J2000)", "dec": "Dec (J2000)"})
+    assert list(standardize_table(objs, "objects").columns) == ["object_id", "ra", "dec", "label"]
+    assert find_column([" RA ", "ra_deg"], "ra") == " RA "  # the column's own name first, spaces ignored
+    assert find_column(["type"], "label") is None  # a catalogue type is not an lcrnn label

@@ -15,7 +15,7 @@ from lcrnn.errors import InvalidTableError
 
 __all__ = ["FORMAT_SUFFIXES", "TABLE_FORMATS", "FileFormat", "file_format", "is_table_file", "write_table"]
 
-FileFormat = Literal["parquet", "csv", "tsv", "fits", "votable", "avro"]
+FileFormat = Literal["parquet", "csv", "tsv", "fits", "votable", "ecsv", "avro"]
 
 # Suffix (lower case, compound suffixes included) -> format. Longest match wins (".csv.gz" before ".gz").
 FORMAT_SUFFIXES: dict[str, FileFormat] = {
@@ -32,6 +32,7 @@ FORMAT_SUFFIXES: dict[str, FileFormat] = {
     ".fits.gz": "fits",
     ".vot": "votable",
     ".xml": "votable",
+    ".ecsv": "ecsv",
     ".avro": "avro",
 }
 # Formats that hold one lcrnn table (photometry, objects, galaxies, predictions) and that lcrnn writes.

@@ -2,6 +2,9 @@
 
 A survey directory holds ``photometry.{parquet,csv}``, ``objects.{parquet,csv}`` and optionally
 ``galaxies.{parquet,csv}``; :func:`write_survey` always writes Parquet, which keeps the dtypes exactly.
+:func:`read_table` is lcrnn's one table reader: survey tables, and with ``formats=READABLE_FORMATS`` the
+catalogues of known sources (TSV, FITS, VOTable, ECSV too). Which format a file holds is told by
+:func:`lcrnn.data.formats.file_format`.
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ from typing import Any
 
 import pandas as pd
 
+from lcrnn.data.formats import FORMAT_SUFFIXES, TABLE_FORMATS, FileFormat, file_format
+from lcrnn.data.schema import COLUMN_ALIASES
 from lcrnn.data.tables import (
-    COLUMN_ALIASES,
     OnInvalid,
     Survey,
     TableKind,
@@ -21,35 +25,45 @@ from lcrnn.data.tables import (
 )
 from lcrnn.errors import InvalidTableError
 
-__all__ = ["SURVEY_FILES", "read_survey", "read_table", "write_survey"]
+__all__ = ["READABLE_FORMATS", "SURVEY_FILES", "read_survey", "read_table", "write_survey"]
 
 SURVEY_FILES = ("photometry", "objects", "galaxies")  # file stems in a survey directory
-_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".csv.gz": "csv"}
-_SURVEY_SUFFIXES = (".parquet", ".csv")
+# Every format read_table reads when asked: the survey-table formats, and those catalogues come in.
+READABLE_FORMATS: tuple[FileFormat, ...] = (*TABLE_FORMATS, "tsv", "fits", "votable", "ecsv")
+# A survey directory's files end in the first suffix listed for each table format (.parquet, .csv).
+_SURVEY_SUFFIXES = tuple(next(s for s, fmt in FORMAT_SUFFIXES.items() if fmt == f) for f in TABLE_FORMATS)
+_ASTROPY_FORMATS = {"fits": "fits", "votable": "votable", "ecsv": "ascii.ecsv"}
 # Columns read from CSV as text, so that ids such as "007" keep their zeros and labels stay labels.
 _TEXT_COLUMNS = frozenset(
     name for target in ("object_id", "band", "label") for name in (target, *COLUMN_ALIASES[target])
 )
 
 
-def _format(path: Path) -> str:
-    name = path.name.lower()
-    for suffix, fmt in sorted(_SUFFIXES.items(), key=lambda item: -len(item[0])):
-        if name.endswith(suffix):
-            return fmt
-    raise InvalidTableError(
-        f"cannot tell the format of {str(path)!r}: use a file ending in {', '.join(_SUFFIXES)}."
-    )
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    header = pd.read_csv(path, nrows=0).columns
+def _read_text(path: Path, sep: str) -> pd.DataFrame:
+    header = pd.read_csv(path, sep=sep, nrows=0).columns
     text = {name: "str" for name in header if str(name).lower() in _TEXT_COLUMNS}
-    return pd.read_csv(path, dtype=text)
+    return pd.read_csv(path, sep=sep, dtype=text)
 
 
-def read_table(source: str | Path | pd.DataFrame, kind: TableKind | None = None) -> pd.DataFrame:
-    """Read one table from a Parquet or CSV file (or take a DataFrame), standardized when ``kind`` is given.
+def _read_file(path: Path, fmt: FileFormat) -> pd.DataFrame:
+    if fmt == "parquet":
+        return pd.read_parquet(path)
+    if fmt in ("csv", "tsv"):
+        return _read_text(path, "," if fmt == "csv" else "\t")
+    from astropy.table import Table
+
+    table = Table.read(path, format=_ASTROPY_FORMATS[fmt])
+    table.convert_bytestring_to_unicode()  # FITS text comes back as bytes: b'EA' would be no type we know
+    return table.to_pandas()
+
+
+def read_table(
+    source: str | Path | pd.DataFrame,
+    kind: TableKind | None = None,
+    *,
+    formats: tuple[FileFormat, ...] = TABLE_FORMATS,
+) -> pd.DataFrame:
+    """Read one table from a file (or take a DataFrame), standardized when ``kind`` is given.
 
     Parameters
     ----------
@@ -57,7 +71,12 @@ def read_table(source: str | Path | pd.DataFrame, kind: TableKind | None = None)
         A ``.parquet``/``.pq``/``.csv``/``.csv.gz`` file, or a frame already in memory.
     kind : {"photometry", "objects", "galaxies"}, optional
         When given, aliased columns are renamed to the schema and dtypes coerced
-        (see :func:`lcrnn.data.tables.standardize_table`); rows are not validated.
+        (see :func:`lcrnn.data.schema.standardize_table`); rows are not validated.
+    formats : tuple of str
+        The formats accepted (see :data:`lcrnn.data.formats.FORMAT_SUFFIXES`): by default the survey-table
+        formats, Parquet and CSV; :data:`READABLE_FORMATS` adds TSV (``.tsv``, ``.tab``, ``.txt``) and,
+        through astropy, FITS, VOTable and ECSV. Text columns that hold ids, bands or labels are read as
+        text, so ``"007"`` keeps its zeros.
 
     Returns
     -------
@@ -69,7 +88,7 @@ def read_table(source: str | Path | pd.DataFrame, kind: TableKind | None = None)
     FileNotFoundError
         If the file does not exist (the message names it).
     InvalidTableError
-        For an unknown suffix, an unreadable file, or (with ``kind``) a missing column.
+        For a suffix outside ``formats``, an unreadable file, or (with ``kind``) a missing column.
     """
     if isinstance(source, pd.DataFrame):
         frame = source.copy()
@@ -77,10 +96,10 @@ def read_table(source: str | Path | pd.DataFrame, kind: TableKind | None = None)
         path = Path(source)
         if not path.is_file():
             raise FileNotFoundError(f"no table file at {str(path)!r}; check the path.")
-        fmt = _format(path)
+        fmt = file_format(path, formats)
         try:
-            frame = pd.read_parquet(path) if fmt == "parquet" else _read_csv(path)
-        except (OSError, ValueError) as exc:  # pyarrow and the CSV parser raise these for damaged files
+            frame = _read_file(path, fmt)
+        except (OSError, ValueError) as exc:  # what pyarrow, the CSV parser and astropy raise on damage
             raise InvalidTableError(f"could not read {str(path)!r} as {fmt}: {exc}") from exc
     return standardize_table(frame, kind) if kind is not None else frame
 

@@ -150,6 +150,54 @@ def threshold_rates(
     return rows
 
 
+def _notes(names: list[str], support: np.ndarray, predicted: np.ndarray) -> list[str]:
+    """Why some values are null: classes absent from the truth, a single class, classes never predicted."""
+    notes: list[str] = []
+    absent = [name for name, n in zip(names, support) if n == 0]
+    if absent:
+        notes.append(
+            f"class(es) {absent} have no objects in y_true: their recall, ROC AUC and TPR are undefined "
+            "(null); the Hand & Till AUC averages only the pairs of classes present."
+        )
+    if np.count_nonzero(support) < 2:
+        notes.append("only one class is present in y_true, so no AUC can be computed.")
+    never_predicted = [name for c, name in enumerate(names) if not np.any(predicted == c)]
+    if never_predicted:
+        notes.append(f"class(es) {never_predicted} are never predicted: their precision is undefined (null).")
+    return notes
+
+
+def _confusion(y: np.ndarray, predicted: np.ndarray, support: np.ndarray) -> dict[str, list[Any]]:
+    """Confusion counts, and row fractions with a class absent from ``y`` left null (not zero)."""
+    labels = list(range(support.size))
+    counts = confusion_matrix(y, predicted, labels=labels)
+    fractions = confusion_matrix(y, predicted, labels=labels, normalize="true").tolist()
+    for c in labels:
+        if support[c] == 0:  # scikit-learn writes zeros here; an empty row has no fractions
+            fractions[c] = [None] * support.size
+    return {"counts": counts.tolist(), "fractions": fractions}
+
+
+def _roc_curves(
+    y: np.ndarray, p: np.ndarray, names: list[str], max_points: int
+) -> dict[str, dict[str, Any]]:
+    """One-vs-rest ROC curves and AUCs, thinned to ``max_points``; empty for a class that is all or none."""
+    roc: dict[str, dict[str, Any]] = {}
+    for c, name in enumerate(names):
+        truth = y == c
+        if 0 < truth.sum() < truth.size:
+            fpr, tpr, _ = roc_curve(truth, p[:, c])
+            keep = _thin_indices(fpr.size, max_points)
+            roc[name] = {
+                "fpr": _json_floats(fpr[keep]),
+                "tpr": _json_floats(tpr[keep]),
+                "auc": float(roc_auc_score(truth, p[:, c])),
+            }
+        else:
+            roc[name] = {"fpr": [], "tpr": [], "auc": None}
+    return roc
+
+
 def classification_metrics(
     y_true: Any,
     proba: Any,
@@ -192,51 +240,16 @@ def classification_metrics(
     predicted = p.argmax(axis=1)
     support = np.bincount(y, minlength=k)
     absent = [names[c] for c in labels if support[c] == 0]
-    notes: list[str] = []
     if absent:
-        notes.append(
-            f"class(es) {absent} have no objects in y_true: their recall, ROC AUC and TPR are undefined "
-            "(null); the Hand & Till AUC averages only the pairs of classes present."
-        )
         warnings.warn(
             f"evaluating on data without any object of class(es) {absent}; their metrics are null.",
             LcrnnWarning,
             stacklevel=2,
         )
-
-    if np.count_nonzero(support) >= 2:
-        auc_ht = hand_till_auc(y, p)
-    else:
-        auc_ht = float("nan")
-        notes.append("only one class is present in y_true, so no AUC can be computed.")
-
+    auc_ht = hand_till_auc(y, p) if np.count_nonzero(support) >= 2 else float("nan")
     precision, recall, _, _ = precision_recall_fscore_support(
         y, predicted, labels=labels, zero_division=np.nan
     )
-    never_predicted = [names[c] for c in labels if not np.any(predicted == c)]
-    if never_predicted:
-        notes.append(f"class(es) {never_predicted} are never predicted: their precision is undefined (null).")
-
-    counts = confusion_matrix(y, predicted, labels=labels)
-    fractions = confusion_matrix(y, predicted, labels=labels, normalize="true").tolist()
-    for c in labels:
-        if support[c] == 0:  # scikit-learn writes zeros here; an empty row has no fractions
-            fractions[c] = [None] * k
-
-    roc: dict[str, dict[str, Any]] = {}
-    for c, name in enumerate(names):
-        truth = y == c
-        if 0 < truth.sum() < truth.size:
-            fpr, tpr, _ = roc_curve(truth, p[:, c])
-            keep = _thin_indices(fpr.size, roc_max_points)
-            roc[name] = {
-                "fpr": _json_floats(fpr[keep]),
-                "tpr": _json_floats(tpr[keep]),
-                "auc": float(roc_auc_score(truth, p[:, c])),
-            }
-        else:
-            roc[name] = {"fpr": [], "tpr": [], "auc": None}
-
     return {
         "n_objects": int(y.size),
         "classes": names,
@@ -246,10 +259,10 @@ def classification_metrics(
         "accuracy": float(accuracy_score(y, predicted)),
         "precision": dict(zip(names, _json_floats(precision))),
         "recall": dict(zip(names, _json_floats(recall))),
-        "confusion": {"counts": counts.tolist(), "fractions": fractions},
-        "roc": roc,
+        "confusion": _confusion(y, predicted, support),
+        "roc": _roc_curves(y, p, names, roc_max_points),
         "thresholds": threshold_rates(y, p, names, thresholds),
-        "notes": notes,
+        "notes": _notes(names, support, predicted),
     }
 
 

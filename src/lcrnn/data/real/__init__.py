@@ -4,7 +4,7 @@
 - :func:`read_osc`: Open Supernova Catalog light curves (SN), :func:`osc_catalog`;
 - :func:`read_gwgc`: the GWGC galaxy catalogue.
 
-Each reader documents how its labels fold into the super-classes (through :mod:`lcrnn.data.labels`).
+Each reader documents how its labels fold into the super-classes (through :mod:`lcrnn.data.label_map`).
 A survey already in lcrnn's shape needs no reader: use :func:`lcrnn.data.io.read_survey`.
 """
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from lcrnn.data.labels import LabelMap, TypeMatch, load_label_map
+from lcrnn.data.label_map import LabelMap, TypeMatch, load_label_map
 from lcrnn.data.tables import OnInvalid, Survey, validate_galaxies, validate_survey
 from lcrnn.errors import LcrnnWarning
 

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from lcrnn.data.labels import LabelMap
+from lcrnn.data.label_map import LabelMap
 from lcrnn.data.real._common import data_file, finish_survey, fold_types
 from lcrnn.data.tables import OnInvalid, Survey
 

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lcrnn.data.labels import LabelMap, TypeMatch
+from lcrnn.data.label_map import LabelMap, TypeMatch
 from lcrnn.data.real._common import data_file, finish_survey, fold_types
 from lcrnn.data.tables import OnInvalid, Survey
 from lcrnn.errors import InvalidTableError, LcrnnWarning
