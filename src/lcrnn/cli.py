@@ -95,7 +95,7 @@ def train(
     """Train a classifier; an interrupted run resumes from OUT/checkpoint when rerun."""
     from lcrnn.classifier import Classifier
     from lcrnn.data.io import read_survey
-    from lcrnn.train.run import train_run
+    from lcrnn.workflows.train_run import train_run
 
     with _option_errors():  # before reading the survey, which may be large
         network = NetworkConfig(rnn=rnn, hidden=hidden, dense=dense, use_context=not no_context, max_len=max_len)
@@ -131,7 +131,7 @@ def predict(
         clf = Classifier.load(model)
     if chunk_rows is not None:
         from lcrnn.data.io import read_table
-        from lcrnn.predict_stream import predict_parquet
+        from lcrnn.workflows.predict_stream import predict_parquet
 
         if split != "all":
             raise typer.BadParameter("--split needs the whole table; drop it with --chunk-rows",
@@ -176,7 +176,7 @@ def reproduce(
     epochs: Annotated[int | None, typer.Option(help="Override the profile's epochs per model.")] = None,
 ) -> None:
     """The main job: simulate the survey, describe it, train, classify the test split and write the report."""
-    from lcrnn.reproduce import reproduce as run_reproduce
+    from lcrnn.workflows.reproduce import reproduce as run_reproduce
 
     run_reproduce(out=out, profile=profile, data=data, n_objects=n_objects, seed=seed, workers=workers,
                   storage=storage, epochs=epochs, echo=typer.echo)
@@ -190,16 +190,18 @@ def grid(
         help="SQLAlchemy URL of the Optuna store shared by all workers (default sqlite:///OUT/grid.db), "
              "e.g. postgresql+psycopg://user@host:5432/db.")] = None,
     workers: Annotated[int, typer.Option(help="Worker processes on this machine.")] = 1,
-    epochs: Annotated[int, typer.Option(help="Training epochs per grid point (paper: 200).")] = 200,
+    epochs: Annotated[int, typer.Option(help="Training epochs per grid point (paper: 200).")]
+    = TrainConfig.epochs,
     configs: Annotated[list[str] | None, typer.Option(
         help="Grid points to run instead of the paper grid (repeat or comma-separate), "
              "e.g. gru-focal-g2-h150-d200,lstm-wce-h100-d200,gru-nc-focal-g1-h100-d100.")] = None,
-    lr: Annotated[float, typer.Option(help="Adam learning rate (paper: 1e-4).")] = 1e-4,
+    lr: Annotated[float, typer.Option(help="Adam learning rate (paper: 1e-4).")] = TrainConfig.lr,
     study_name: Annotated[str, typer.Option(help="Optuna study name; every worker of one grid uses the same.")]
     = "lcrnn-grid",
-    batch_size: Annotated[int, typer.Option(help="Mini-batch size (paper: 128).")] = 128,
-    seed: Annotated[int, typer.Option(help="Seed for the split, weights and batch order of every point.")] = 0,
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    batch_size: Annotated[int, typer.Option(help="Mini-batch size (paper: 128).")] = TrainConfig.batch_size,
+    seed: Annotated[int, typer.Option(help="Seed for the split, weights and batch order of every point.")]
+    = TrainConfig.seed,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda (this worker's own).")] = TrainConfig.device,
     heartbeat: Annotated[int, typer.Option(
         help="Seconds between heartbeats of a running trial; one silent for 2x this is retried.")] = 30,
     report: Annotated[bool, typer.Option(help="Evaluate the Table 2 models together into OUT/report/.")] = True,
@@ -209,10 +211,12 @@ def grid(
     Start more workers on other machines with the same command, --storage and --study-name (and --workers 1):
     they share the grid and no point is trained twice. Rerunning resumes an interrupted grid.
     """
-    from lcrnn.train.search import GridConfig, parse_configs, run_grid, summarise_grid
+    from lcrnn.grid import GridConfig, parse_configs, run_grid, summarise_grid
 
-    config = GridConfig(specs=parse_configs(configs), epochs=epochs, lr=lr, batch_size=batch_size, seed=seed)
-    results = run_grid(data, out, config, storage=storage, study_name=study_name, workers=workers, device=device,
+    with _option_errors():
+        shared = TrainConfig(epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, device=device)
+    config = GridConfig(specs=parse_configs(configs), train=shared)
+    results = run_grid(data, out, config, storage=storage, study_name=study_name, workers=workers,
                        heartbeat_interval=heartbeat)
     table = summarise_grid(out, storage=storage, study_name=study_name, data=data, report=report)
     typer.echo((out / "table2.md").read_text())
@@ -389,7 +393,7 @@ def describe(
 ) -> None:
     """Per-class statistics of a survey (paper section 2.2) and its Figs 1-3."""
     from lcrnn.data.io import read_survey
-    from lcrnn.reproduce import describe_to_directory
+    from lcrnn.workflows.reproduce import describe_to_directory
 
     summary, figures = describe_to_directory(read_survey(data), out)
     typer.echo(summary)

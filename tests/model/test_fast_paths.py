@@ -177,7 +177,7 @@ def fitted(toy_survey_factory):
 
 @pytest.mark.parametrize("chunk_rows, suffix", [(23, ".parquet"), (50, ".csv"), (100_000, ".parquet")])
 def test_streamed_predictions_equal_in_memory(fitted, tmp_path, chunk_rows, suffix):
-    from lcrnn.predict_stream import predict_parquet
+    from lcrnn.workflows.predict_stream import predict_parquet
 
     clf, photometry, objects, galaxies = fitted
     photometry = photometry.sort_values(["object_id", "mjd"], ignore_index=True)
@@ -198,7 +198,7 @@ def test_streamed_predictions_equal_in_memory(fitted, tmp_path, chunk_rows, suff
 
 def test_streaming_rejects_ungrouped_photometry(fitted, tmp_path):
     from lcrnn.errors import InvalidTableError
-    from lcrnn.predict_stream import predict_parquet
+    from lcrnn.workflows.predict_stream import predict_parquet
 
     clf, photometry, objects, galaxies = fitted
     photometry.sample(frac=1.0, random_state=0).to_parquet(tmp_path / "phot.parquet")

@@ -1,8 +1,8 @@
-"""One training run on disk: the directory layout `lcrnn train` writes and `lcrnn predict` reads.
+"""One training run, as `lcrnn train` and every grid point do it: fit, save, score, draw.
 
-    RUN/model.safetensors   weights
-    RUN/config.json         architecture, scaling, classes, context settings, split, version
-    RUN/history.csv         per-epoch train/validation loss and validation AUC
+:func:`train_run` saves the run directory through :mod:`lcrnn.train.run_dir` (weights, ``config.json``,
+``history.csv``) and adds what a finished run reports:
+
     RUN/metrics.json        validation (and test) Hand & Till AUC and macro F1 of the kept weights
     RUN/loss_curve.png      the paper's Fig. A1 for this run
     RUN/checkpoint/         the last epoch's training state while the run is unfinished (resume from it)
@@ -20,7 +20,7 @@ from sklearn.metrics import f1_score
 from lcrnn.classifier import Classifier
 from lcrnn.data.sequences import SequenceSet
 from lcrnn.data.tables import Survey
-from lcrnn.evaluate.metrics import hand_till_auc
+from lcrnn.train.scores import hand_till_auc
 
 __all__ = ["split_scores", "train_run"]
 

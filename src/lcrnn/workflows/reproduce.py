@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from lcrnn.train.config import TrainConfig
+
 __all__ = ["PROFILES", "Profile", "describe_to_directory", "reproduce"]
 
 
@@ -28,8 +30,9 @@ PROFILES = {
     # lr 1e-3 rather than the paper's 1e-4 so a short run converges: at 1e-3 our full-survey runs peaked by epoch 9-11.
     "quick": Profile("quick", epochs=20, lr=1e-3, grid=False, tsne_samples=1500,
                      description="one GRU + weighted focal loss model, 20 epochs at lr 1e-3"),
-    "paper": Profile("paper", epochs=200, lr=1e-4, grid=True, tsne_samples=3000,
-                     description="the paper's Table 1 grid, 200 epochs at lr 1e-4 per model"),
+    "paper": Profile("paper", epochs=TrainConfig.epochs, lr=TrainConfig.lr, grid=True, tsne_samples=3000,
+                     description=f"the paper's Table 1 grid, {TrainConfig.epochs} epochs at lr "
+                                 f"{TrainConfig.lr:g} per model"),
 }
 
 
@@ -57,7 +60,7 @@ def reproduce(out: str | Path, profile: str = "quick", data: str | Path | None =
     from lcrnn.classifier import Classifier
     from lcrnn.data.io import read_survey, write_survey
     from lcrnn.data.simulate import SimulationConfig, simulate_survey
-    from lcrnn.train.run import train_run
+    from lcrnn.workflows.train_run import train_run
 
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
@@ -86,18 +89,19 @@ def reproduce(out: str | Path, profile: str = "quick", data: str | Path | None =
 
     result: dict = {"profile": prof.name, "data": str(data)}
     if prof.grid:
-        from lcrnn.train.search import GridConfig, run_grid, summarise_grid
+        from lcrnn.grid import GridConfig, run_grid, summarise_grid
 
         echo(f"[3/4] running the Table 1 grid ({prof.epochs} epochs per model) ...")
-        run_grid(data, out / "grid", GridConfig(epochs=prof.epochs, lr=prof.lr, seed=seed), storage=storage,
-                 workers=workers)
+        grid = GridConfig(train=TrainConfig(epochs=prof.epochs, lr=prof.lr, seed=seed))
+        run_grid(data, out / "grid", grid, storage=storage, workers=workers)
         table = summarise_grid(out / "grid", storage=storage, data=data, report=False)
         echo(table.to_string(index=False))
         runs = [Path(p) for p in table["run_dir"]] if "run_dir" in table else []
         result["table2"] = str(out / "grid" / "table2.md")
     else:
         echo(f"[3/4] training GRU + weighted focal loss ({prof.description}) ...")
-        clf = Classifier(rnn="gru", loss="focal", gamma=2.0, epochs=prof.epochs, lr=prof.lr, seed=seed)
+        clf = Classifier(rnn="gru", loss="focal", gamma=2.0,
+                         train=TrainConfig(epochs=prof.epochs, lr=prof.lr, seed=seed))
         metrics = train_run(clf, survey, out / "gru-focal")
         runs = [out / "gru-focal"]
         test = metrics["test"]

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
+from lcrnn.data.formats import TABLE_FORMATS, file_format, write_table
 from lcrnn.errors import InvalidTableError
 
 __all__ = ["predict_parquet"]
@@ -115,7 +116,8 @@ def predict_parquet(
     objects_path : path
         Parquet objects, in the photometry's object order.
     out_path : path
-        ``.parquet`` or ``.csv`` to write: ``object_id, p_<class>..., predicted``, in the objects' order.
+        Parquet or CSV file to write (as its suffix says, :data:`lcrnn.data.formats.TABLE_FORMATS`):
+        ``object_id, p_<class>..., predicted``, in the objects' order.
     galaxies : DataFrame, optional
         Galaxy catalogue for the context vector (held whole; it does not grow with the catalogue).
     chunk_rows : int
@@ -136,8 +138,7 @@ def predict_parquet(
     for path in (photometry_path, objects_path):
         if not path.exists():
             raise FileNotFoundError(f"{path} does not exist; pass the Parquet file written by write_survey.")
-    if out_path.suffix not in (".parquet", ".csv"):
-        raise InvalidTableError(f"out_path {out_path} must end in .parquet or .csv.")
+    out_format = file_format(out_path, TABLE_FORMATS)  # refused before any work, naming the suffixes it takes
     out_path.parent.mkdir(parents=True, exist_ok=True)
     objects = _ObjectStream(objects_path, chunk_rows)
     writer: pq.ParquetWriter | None = None
@@ -148,8 +149,12 @@ def predict_parquet(
             ids = pd.unique(chunk["object_id"].astype(str).to_numpy())
             part = objects.take_through(ids[-1], ids)
             frame = clf.predict(chunk, part, galaxies, first_n=first_n)
-            if out_path.suffix == ".csv":
-                frame.to_csv(out_path, mode="w" if written == 0 else "a", header=written == 0, index=False)
+            if out_format == "csv":
+                # write_table starts the file (header included); later chunks are appended to it.
+                if written == 0:
+                    write_table(frame, out_path)
+                else:
+                    frame.to_csv(out_path, mode="a", header=False, index=False)
             else:
                 table = pa.Table.from_pandas(frame, preserve_index=False)
                 if writer is None:

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import optuna
@@ -22,8 +23,8 @@ from typer.testing import CliRunner
 from lcrnn.cli import app
 from lcrnn.data.io import write_survey
 from lcrnn.data.tables import validate_survey
-from lcrnn.errors import LcrnnError
-from lcrnn.train.search import (
+from lcrnn.errors import InvalidConfigError, LcrnnError
+from lcrnn.grid import (
     TABLE2_COLUMNS,
     GridConfig,
     TrialSpec,
@@ -36,10 +37,12 @@ from lcrnn.train.search import (
     run_grid,
     summarise_grid,
 )
+from lcrnn.model.config import NetworkConfig
+from lcrnn.train.config import TrainConfig
 
 #: Four points, one per kind of Table 2 row they fall in, with tiny networks so a trial takes a second.
 TINY_POINTS = "gru-ce-h8-d8,gru-focal-g2-h8-d8,lstm-wce-h8-d8,gru-nc-focal-g1-h8-d8"
-TINY = GridConfig(specs=parse_configs([TINY_POINTS]), epochs=2, lr=1e-2, batch_size=64)
+TINY = GridConfig(specs=parse_configs([TINY_POINTS]), train=TrainConfig(epochs=2, lr=1e-2, batch_size=64))
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +65,7 @@ def _assert_each_point_once(results: pd.DataFrame, config: GridConfig, storage: 
         metrics = json.loads((Path(row.run_dir) / "metrics.json").read_text())
         assert row.val_auc == pytest.approx(metrics["validation"]["auc_hand_till"])
         assert row.test_f1 == pytest.approx(metrics["test"]["f1_macro"])
-        assert metrics["epochs_run"] == config.epochs
+        assert metrics["epochs_run"] == config.train.epochs
         assert (Path(row.run_dir) / "model.safetensors").is_file()
         assert 0.0 <= row.val_auc <= 1.0 and 0.0 <= row.test_auc <= 1.0
 
@@ -90,6 +93,38 @@ def test_grid_point_names_are_checked():
         TrialSpec.from_name("gru-ce-g2-h100-d100")
     assert parse_configs(["gru-ce-h8-d8, lstm-ce-h8-d8", "gru-ce-h8-d8"]) == (
         TrialSpec("gru", "ce", None, 8, 8), TrialSpec("lstm", "ce", None, 8, 8))
+
+
+def test_a_grid_point_fills_in_the_base_configs_and_defaults_come_from_them():
+    assert TrialSpec().configs() == (NetworkConfig(), TrainConfig())
+    grid = GridConfig(specs=parse_configs(["lstm-wce-h8-d16,gru-nc-focal-g1-h8-d8"]),
+                      network=NetworkConfig(dropout=0.2, max_len=20), train=TrainConfig(epochs=3, lr=1e-3))
+    network, train = grid.point("lstm-wce-h8-d16")
+    assert network == NetworkConfig(rnn="lstm", hidden=8, dense=16, dropout=0.2, max_len=20)
+    assert train == TrainConfig(loss="wce", gamma=0.0, epochs=3, lr=1e-3)
+    network, train = grid.point("gru-nc-focal-g1-h8-d8")
+    assert not network.use_context and (train.loss, train.gamma, train.epochs) == ("focal", 1.0, 3)
+    with pytest.raises(LcrnnError, match="not a point of this grid"):
+        grid.point("gru-ce-h8-d8")
+
+
+def test_grid_config_round_trips_and_names_an_unknown_setting():
+    grid = GridConfig(specs=TINY.specs, network=NetworkConfig(dropout=0.1), train=TINY.train)
+    assert GridConfig.from_dict(json.loads(json.dumps(grid.to_dict()))) == grid
+    with pytest.raises(InvalidConfigError, match="epochs"):
+        GridConfig.from_dict({**grid.to_dict(), "epochs": 3})        # a setting belongs in train, not here
+    with pytest.raises(InvalidConfigError, match="lr_decay"):
+        GridConfig.from_dict({**grid.to_dict(), "train": {**TINY.train.to_dict(), "lr_decay": 0.5}})
+    with pytest.raises(InvalidConfigError, match="at least one grid point"):
+        GridConfig(specs=())
+
+
+def test_workers_on_other_devices_share_a_study(tmp_path):
+    storage = default_storage_url(tmp_path)
+    open_study(storage, "grid", replace(TINY, train=replace(TINY.train, device="cpu")))
+    open_study(storage, "grid", replace(TINY, train=replace(TINY.train, device="cuda")))   # not refused
+    with pytest.raises(LcrnnError, match="network.dropout"):
+        open_study(storage, "grid", replace(TINY, network=NetworkConfig(dropout=0.1)))
 
 
 @pytest.mark.filterwarnings("ignore:Heartbeat of storage")
@@ -142,7 +177,7 @@ def test_a_worker_with_other_settings_is_refused(tmp_path):
     storage = default_storage_url(tmp_path)
     open_study(storage, "grid", TINY)
     with pytest.raises(LcrnnError, match="epochs"):
-        open_study(storage, "grid", GridConfig(specs=TINY.specs, epochs=3, lr=TINY.lr, batch_size=64))
+        open_study(storage, "grid", replace(TINY, train=replace(TINY.train, epochs=3)))
 
 
 def test_a_missing_survey_directory_is_named_before_anything_runs(tmp_path):
@@ -174,9 +209,9 @@ def test_a_rerun_repeats_nothing_and_a_duplicate_point_is_skipped(sqlite_grid, s
     # A stray trial for a finished point (as a racing GridSampler would make) must not train it again.
     study = open_study(storage, "lcrnn-grid", TINY)
     study.enqueue_trial({"config": before.loc[0, "config"]})
-    from lcrnn.train.search import _Objective
+    from lcrnn.grid.worker import _Objective
 
-    objective = _Objective(study, TINY, survey_dir, out, "cpu")
+    objective = _Objective(study, TINY, survey_dir, out)
     study.optimize(objective, n_trials=1)
     stray = study.get_trials()[-1]
     assert stray.state == TrialState.PRUNED and stray.user_attrs["duplicate_of"] == before.loc[0, "trial"]
@@ -205,9 +240,19 @@ def test_table2_takes_the_best_validation_auc_of_each_configuration(sqlite_grid,
     assert f"{chosen['val_auc'].iloc[0]:.3f}" in markdown[2]
 
 
+@pytest.mark.slow
+def test_the_joint_report_names_each_model_by_its_table2_row(sqlite_grid, survey_dir, tmp_path):
+    out, _ = sqlite_grid
+    table = summarise_grid(out, data=survey_dir, report=True, progress=False)
+    metrics = json.loads((out / "report" / "metrics.json").read_text())
+    assert list(metrics) == [f"{row['RNN type']} {row['Loss']}" for _, row in table.iterrows()]
+    assert (out / "report" / "report.html").is_file()
+
+
 def test_table2_picks_the_higher_validation_auc_within_a_configuration(tmp_path):
     storage = default_storage_url(tmp_path)
-    config = GridConfig(specs=parse_configs(["gru-focal-g1-h8-d8,gru-focal-g2-h16-d8"]), epochs=2)
+    config = GridConfig(specs=parse_configs(["gru-focal-g1-h8-d8,gru-focal-g2-h16-d8"]),
+                        train=TrainConfig(epochs=2))
     study = open_study(storage, "lcrnn-grid", config)
     for name, auc in (("gru-focal-g1-h8-d8", 0.81), ("gru-focal-g2-h16-d8", 0.86)):
         study.add_trial(optuna.create_trial(
@@ -228,7 +273,7 @@ def test_two_workers_on_postgresql_train_every_point_exactly_once(survey_dir, tm
     except Exception as err:  # noqa: BLE001 - any failure to connect means: no server here
         pytest.skip(f"no PostgreSQL server at {url} ({type(err).__name__}); set LCRNN_TEST_POSTGRES_URL")
     study_name = f"lcrnn-test-{uuid.uuid4().hex[:12]}"
-    config = GridConfig(specs=TINY.specs[1:3], epochs=2, lr=1e-2, batch_size=64)
+    config = GridConfig(specs=TINY.specs[1:3], train=TINY.train)
     try:
         results = run_grid(survey_dir, tmp_path, config, storage=url, study_name=study_name, workers=2,
                            poll_seconds=0.5, progress=False)
