@@ -300,10 +300,12 @@ def label(
     Objects whose catalogues name different classes stay unlabelled and are listed in OUT's
     `<stem>.conflicts.csv`.
     """
-    from lcrnn.data.formats import write_table
+    from lcrnn.data.formats import TABLE_FORMATS, file_format, write_table
     from lcrnn.data.io import read_table
     from lcrnn.data.labels import cross_match_labels, load_label_map, read_catalog
 
+    with _option_errors():  # before the cross-match, which may be slow
+        file_format(out, TABLE_FORMATS)
     table = read_table(objects, kind="objects")
     catalogs = [read_catalog(path, ra_column=ra_column, dec_column=dec_column, type_column=type_column)
                 for path in catalog]

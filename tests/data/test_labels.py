@@ -252,6 +252,15 @@ def test_label_command_writes_parquet_when_asked(tmp_path, mantra_objects):
     assert (tmp_path / "labelled.conflicts.csv").is_file()
 
 
+def test_label_command_refuses_an_output_it_cannot_write_before_matching(tmp_path, mantra_objects, plain_output):
+    objects_path = tmp_path / "objects.parquet"
+    mantra_objects.to_parquet(objects_path, index=False)
+    result = CliRunner().invoke(app, ["label", "--objects", str(objects_path), "--catalog",
+                                      str(tmp_path / "absent.csv"), "--out", str(tmp_path / "labels.txt")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "cannot tell the format of" in plain_output(result) and not (tmp_path / "labels.txt").exists()
+
+
 def test_read_catalog_reads_fits_and_refuses_an_unknown_suffix(tmp_path):
     from astropy.table import Table
 
