@@ -1,13 +1,18 @@
-"""The HTTP service through FastAPI's TestClient: the routes, validation, auth and size limits."""
+"""The HTTP service through FastAPI's TestClient: the routes, validation, auth and size limits.
+
+That the service's probabilities are the batch Classifier's is pinned in test_served_equals_batch.py.
+"""
 
 from __future__ import annotations
 
 import json
 
-import numpy as np
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
+from lcrnn.data.tables import validate_objects, validate_photometry
+from lcrnn.errors import InvalidTableError
 from lcrnn.serve.app import ServeConfig, create_app
 
 TOKEN = "s3cret-token"
@@ -23,32 +28,17 @@ def served(tmp_path, monkeypatch, incremental_factory):
         yield client, inc, scaler, photometry, objects
 
 
+def post(client, path, body):
+    """POST JSON as Python writes it, NaN and Infinity too (httpx's json= refuses them; parsers take them)."""
+    return client.post(path, content=json.dumps(body), headers={**AUTH, "Content-Type": "application/json"})
+
+
 def register_all(client, objects):
     for r in objects.itertuples():
         resp = client.post(
             "/objects", json={"object_id": r.object_id, "ra": r.ra, "dec": r.dec}, headers=AUTH
         )
         assert resp.status_code == 201, resp.text
-
-
-def test_observations_in_give_batch_model_probabilities_out(served, batch_reference):
-    client, inc, scaler, photometry, objects = served
-    register_all(client, objects)
-    rows = photometry.sample(frac=1.0, random_state=0)  # arrival order shuffled across and within objects
-    rows = rows[rows.object_id.isin(["obj000", "obj001"])].to_dict("records")
-    for i in range(0, len(rows), 25):
-        resp = client.post("/observations", json=rows[i : i + 25], headers=AUTH)
-        assert resp.status_code == 200, resp.text
-    obj = client.get("/objects/obj001").json()
-    want = batch_reference(inc, scaler, photometry[photometry.object_id == "obj001"], objects.iloc[[1]], 30)[
-        0
-    ]
-    assert set(obj["probabilities"]) == {"VS", "SN", "AGN"}
-    np.testing.assert_allclose([obj["probabilities"][c] for c in inc.classes], want, atol=1e-5)
-    assert obj["n_obs"] == 36 and len(obj["history"]) == 36 and len(obj["observations"]) == 36
-    assert obj["context"]["galaxy_dist_arcsec"] == 120.0  # no catalogue: the dummy distance
-    resp = client.post("/observations", json=rows[:5], headers=AUTH)  # repeats
-    assert resp.json()["accepted"] == 0 and resp.json()["duplicates"] == 5
 
 
 def test_candidates_are_filtered_by_class_and_threshold_newest_first(served):
@@ -76,13 +66,73 @@ def test_candidates_are_filtered_by_class_and_threshold_newest_first(served):
         ([{"object_id": "x", "mjd": 59000.0, "mag_err": 0.1}], "mag"),
         ([{"object_id": "x", "mjd": "soon", "mag": 18.0, "mag_err": 0.1}], "mjd"),
         ([{"object_id": "x", "mjd": 59000.0, "mag": 18.0, "mag_err": 0.1, "flux": 3}], "flux"),
+        ([{"object_id": "x", "mjd": float("nan"), "mag": 18.0, "mag_err": 0.1}], "mjd"),
+        ([{"object_id": "x", "mjd": 59000.0, "mag": 18.0, "mag_err": 0.1, "band": " "}], "band"),
     ],
 )
 def test_invalid_observation_gets_422_naming_the_field(served, body, field):
     client, *_ = served
-    resp = client.post("/observations", json=body, headers=AUTH)
+    resp = post(client, "/observations", body)
     assert resp.status_code == 422
     assert any(err["loc"][-1] == field for err in resp.json()["detail"]), resp.json()
+
+
+# Edge values of each rule: the service must accept exactly what the batch route accepts.
+EDGES = [
+    {"mag_err": 0.0},
+    {"mag_err": -0.1},
+    {"mag_err": 25.0},
+    {"mag": float("inf")},
+    {"mag": 60.0},
+    {"mjd": -5.0},
+    {"mjd": float("-inf")},
+    {"band": ""},
+    {"object_id": " "},
+]
+
+
+@pytest.mark.parametrize("edge", EDGES, ids=[str(e) for e in EDGES])
+def test_the_service_refuses_exactly_the_observations_the_data_layer_refuses(served, edge):
+    client, *_ = served
+    register_all(client, pd.DataFrame({"object_id": ["e"], "ra": [10.0], "dec": [5.0]}))
+    row = {"object_id": "e", "mjd": 59000.0, "mag": 18.0, "mag_err": 0.1, "band": "g", **edge}
+    try:
+        validate_photometry(pd.DataFrame([row]))
+        batch_refuses = None
+    except InvalidTableError as exc:
+        batch_refuses = str(exc)
+    resp = post(client, "/observations", [row])
+    if batch_refuses is None:
+        assert resp.status_code == 200, resp.text
+    else:
+        assert resp.status_code == 422, resp.text
+        assert [err["msg"] for err in resp.json()["detail"]] == [batch_refuses]  # the data layer's words
+        assert resp.json()["detail"][0]["loc"] == ["body", 0, next(iter(edge))]
+
+
+def test_422_points_at_the_bad_row_of_a_batch_and_names_its_object(served):
+    client, *_ = served
+    register_all(client, pd.DataFrame({"object_id": ["a", "b"], "ra": [10.0, 20.0], "dec": [5.0, 6.0]}))
+    rows = [{"object_id": o, "mjd": 59000.0 + i, "mag": 18.0, "mag_err": 0.1} for i, o in enumerate("abab")]
+    rows[2]["mag_err"] = 0.0
+    resp = post(client, "/observations", rows)
+    assert resp.status_code == 422
+    [err] = resp.json()["detail"]
+    assert err["loc"] == ["body", 2, "mag_err"] and "mag_err <= 0 (objects 'a')" in err["msg"]
+    assert client.get("/objects/b").json()["n_obs"] == 0  # nothing of a refused batch is stored
+
+
+@pytest.mark.parametrize("position", [(360.0, 0.0), (-0.5, 0.0), (10.0, 90.5), (float("nan"), 0.0)])
+def test_the_service_refuses_exactly_the_positions_the_data_layer_refuses(served, position):
+    client, *_ = served
+    ra, dec = position
+    with pytest.raises(InvalidTableError) as refused:
+        validate_objects(pd.DataFrame({"object_id": ["p"], "ra": [ra], "dec": [dec]}))
+    resp = post(client, "/objects", {"object_id": "p", "ra": ra, "dec": dec})
+    assert resp.status_code == 422, resp.text
+    [column] = refused.value.invalid_rows  # the data layer names the column at fault
+    want = {"loc": ["body", column], "msg": str(refused.value), "type": "value_error"}
+    assert resp.json()["detail"] == [want]
 
 
 def test_invalid_object_and_unknown_class_get_422(served):

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lcrnn.errors import InvalidTableError
 from lcrnn.serve.app import ClassificationService
 from lcrnn.serve.ingest import ingest_files, read_ztf_alerts
 from lcrnn.serve.store import StateStore, UnknownObjectError
@@ -74,3 +75,9 @@ def test_photometry_tables_with_or_without_positions(service, tmp_path, survey_f
     summary = ingest_files([tmp_path / "more.parquet"], service, objects=more_objects)
     assert (summary.registered, summary.accepted) == (2, 8)
     assert service.store.counts()["observations"] == 32
+
+
+def test_files_of_other_formats_are_refused_naming_the_ones_ingested(service, tmp_path):
+    (tmp_path / "photometry.txt").write_text("object_id\tmjd\n")
+    with pytest.raises(InvalidTableError, match=r"cannot tell the format of .*\.txt.*\.csv.*\.avro"):
+        ingest_files([tmp_path / "photometry.txt"], service)

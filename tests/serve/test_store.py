@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 from lcrnn.data.context import compute_context
+from lcrnn.errors import InvalidLightCurveError
 from lcrnn.serve.incremental import ModelMismatchError
 from lcrnn.serve.store import ObjectConflictError, StateStore, UnknownObjectError
 
@@ -110,6 +111,21 @@ def test_repeat_by_time_or_alert_id_is_ignored_and_unknown_objects_write_nothing
     obj = store.get_object("obj000")
     assert obj["n_obs"] == 1 and [o["mag"] for o in obj["observations"]] == [18.0]
     assert store.counts()["observations"] == 1
+
+
+def test_observations_are_read_by_the_data_layers_rules_and_aliases(setup):
+    store, inc, *_ = setup
+    aliased = [{"objectid": "obj004", "time": 59001.0, "magnitude": 18.25, "magerr": 0.1, "filter": "r"}]
+    assert store.add_observations(aliased, inc).accepted == 1
+    [obs] = store.get_object("obj004")["observations"]
+    # The batch route's numbers: magnitudes as the data layer's float32 values, the band as given.
+    got = (obs["mjd"], obs["mag"], obs["mag_err"], obs["band"])
+    assert got == (59001.0, 18.25, float(np.float32(0.1)), "r")
+    bad = [{"object_id": "obj004", "mjd": 59002.0, "mag": 18.0, "mag_err": 0.1},
+           {"object_id": "obj005", "mjd": 59002.0, "mag": float("nan"), "mag_err": 0.1}]
+    with pytest.raises(InvalidLightCurveError, match=r"with mag missing, infinite .* \(objects 'obj005'\)"):
+        store.add_observations(bad, inc)
+    assert store.counts()["observations"] == 1  # nothing of the refused batch
 
 
 def test_upper_limits_are_stored_apart_and_do_not_change_probabilities(setup):

@@ -109,6 +109,18 @@ class Update:
     rebuilt: bool
 
 
+class _Job(NamedTuple):
+    """The steps one object takes in an update: ``n_steps`` of ``seq`` from ``state0``."""
+
+    seq: Photometry  # the detections fed (new ones, or all of them for a rebuild), in time order
+    base: int  # detections already behind ``state0`` (0 for a rebuild)
+    n_steps: int  # how many of ``seq`` the network reads (none past max_len)
+    rebuilt: bool
+    state0: np.ndarray  # flat state to start from, (state_size,)
+    t_first: float | None  # time of the object's first detection: t = mjd - t_first
+    context: np.ndarray | None
+
+
 def _as_scaler(scaler: Any) -> FeatureScaler:
     """The fitted scaler itself, or rebuilt from its ``to_dict()`` (the form a run's config.json holds)."""
     if isinstance(scaler, FeatureScaler):
@@ -287,63 +299,70 @@ class IncrementalClassifier:
             full = [None] * len(current)
         if not (len(current) == len(new) == len(full)):
             raise ValueError("current, new and full must have one entry per object.")
+        jobs = [self._plan(i, *job) for i, job in enumerate(zip(current, new, full))]
+        step_probs, states = self._run(jobs)
+        return [
+            self._update(obj, job, probs, state)
+            for obj, job, probs, state in zip(current, jobs, step_probs, states)
+        ]
 
-        # Each job: steps to run from a start state; history rows are filled in afterwards.
-        starts, t_first, contexts, seqs, plans = [], [], [], [], []
-        for i, (obj, add, everything) in enumerate(zip(current, new, full)):
-            if everything is not None:
-                seq = everything
-                base, state0, first = 0, self._initial, (float(seq.mjd[0]) if len(seq) else None)
-                rebuilt = True
-            else:
-                if self.needs_rebuild(obj, add):
-                    raise ModelMismatchError(
-                        f"Object #{i} has a detection at MJD {float(add.mjd.min())} not later than its latest "
-                        f"({obj.last_mjd}); pass its full photometry so its state is rebuilt."
-                    )
-                seq, base, rebuilt = add, obj.n_obs, False
-                state0 = self._initial if obj.state is None else np.asarray(obj.state, np.float32)
-                if state0.shape != (self.state_size,):
-                    raise ModelMismatchError(
-                        f"Stored state has {state0.size} numbers, the model needs {self.state_size}: "
-                        "the store was written by another model; use a fresh database."
-                    )
-                first = (
-                    obj.first_mjd if obj.first_mjd is not None else (float(seq.mjd[0]) if len(seq) else None)
+    def _plan(self, i: int, obj: ObjectState, add: Photometry, everything: Photometry | None) -> _Job:
+        """The steps object ``i`` takes: its new detections from its state, or all of them from scratch."""
+        if everything is not None:
+            first = float(everything.mjd[0]) if len(everything) else None
+            seq, base, state0, rebuilt = everything, 0, self._initial, True
+        else:
+            if self.needs_rebuild(obj, add):
+                raise ModelMismatchError(
+                    f"Object #{i} has a detection at MJD {float(add.mjd.min())} not later than its latest "
+                    f"({obj.last_mjd}); pass its full photometry so its state is rebuilt."
                 )
-            if len(seq) > 1 and not np.all(np.diff(seq.mjd) > 0):
-                raise ValueError(
-                    f"The detections of object #{i} are not in strictly increasing time order; build them with "
-                    "Photometry.of(...) (which sorts) and drop repeated times."
+            seq, base, rebuilt = add, obj.n_obs, False
+            state0 = self._initial if obj.state is None else np.asarray(obj.state, np.float32)
+            if state0.shape != (self.state_size,):
+                raise ModelMismatchError(
+                    f"Stored state has {state0.size} numbers, the model needs {self.state_size}: "
+                    "the store was written by another model; use a fresh database."
                 )
-            n_steps = max(0, min(len(seq), self.max_len - base))  # the batch model stops at max_len
-            starts.append(state0)
-            t_first.append(first)
-            contexts.append(obj.context)
-            seqs.append(seq)
-            plans.append((base, n_steps, rebuilt))
+            first = obj.first_mjd if obj.first_mjd is not None else (float(seq.mjd[0]) if len(seq) else None)
+        if len(seq) > 1 and not np.all(np.diff(seq.mjd) > 0):
+            raise ValueError(
+                f"The detections of object #{i} are not in strictly increasing time order; build them with "
+                "Photometry.of(...) (which sorts) and drop repeated times."
+            )
+        n_steps = max(0, min(len(seq), self.max_len - base))  # the batch model stops at max_len
+        return _Job(seq, base, n_steps, rebuilt, state0, first, obj.context)
 
-        n_jobs, n_classes = len(plans), len(self.classes)
-        steps = np.array([p[1] for p in plans], dtype=np.int64)
+    def _run(self, jobs: Sequence[_Job]) -> tuple[np.ndarray, np.ndarray]:
+        """Run every job's steps, all objects with an r-th step in one network call per round r.
+
+        Returns the probabilities after each step, shape (jobs, max_steps, n_classes), and the final states.
+        """
+        n_jobs, n_classes = len(jobs), len(self.classes)
+        steps = np.array([job.n_steps for job in jobs], dtype=np.int64)
         max_steps = int(steps.max(initial=0))
         # Pad the steps to run into (jobs, max_steps) arrays, so each round is a slice, not a Python loop.
         t_rel = np.zeros((n_jobs, max_steps))
         mag = np.zeros((n_jobs, max_steps))
         err = np.zeros((n_jobs, max_steps))
-        for i, (seq, k) in enumerate(zip(seqs, steps)):
+        for i, job in enumerate(jobs):
+            k = job.n_steps
             if k:
-                t_rel[i, :k] = seq.mjd[:k] - t_first[i]
-                mag[i, :k] = seq.mag[:k]
-                err[i, :k] = seq.mag_err[:k]
+                t_rel[i, :k] = job.seq.mjd[:k] - job.t_first
+                mag[i, :k] = job.seq.mag[:k]
+                err[i, :k] = job.seq.mag_err[:k]
         ctx_all = None
         if self.uses_context and max_steps:
+            contexts = [job.context for job in jobs]
             if any(c is None for c, k in zip(contexts, steps) if k):
                 raise ModelMismatchError("An object without context reached a model that reads context.")
             width = next(len(c) for c in contexts if c is not None)
             ctx_all = np.stack(
                 [np.zeros(width, np.float32) if c is None else np.asarray(c, np.float32) for c in contexts]
             )
-        states = np.stack(starts) if starts else np.zeros((0, self.state_size), np.float32)
+        states = np.zeros((n_jobs, self.state_size), np.float32)  # (jobs, state_size)
+        for i, job in enumerate(jobs):
+            states[i] = job.state0
         step_probs = np.zeros((n_jobs, max_steps, n_classes), np.float32)
         for r in range(max_steps):
             idx = np.flatnonzero(steps > r)  # objects with an r-th step to take: one network call for all
@@ -351,48 +370,43 @@ class IncrementalClassifier:
             step_probs[idx, r], states[idx] = self.step(
                 states[idx], t_rel[idx, r], mag[idx, r], err[idx, r], ctx
             )
+        return step_probs, states
 
-        updates = []
-        for i, (obj, seq, (base, n_steps, rebuilt)) in enumerate(zip(current, seqs, plans)):
-            last = step_probs[i, n_steps - 1] if n_steps else obj.probabilities
-            if n_steps == len(seq):  # the usual case: one row per step taken
-                history = step_probs[i, :n_steps]
-            elif last is None:
-                history = np.zeros((0, n_classes), np.float32)
-            else:  # past max_len: the probabilities stay as they were
-                history = np.concatenate(
-                    [
-                        step_probs[i, :n_steps],
-                        np.repeat(np.asarray(last, np.float32)[None], len(seq) - n_steps, axis=0),
-                    ]
-                )
-            n_obs = len(seq) if rebuilt else obj.n_obs + len(seq)
-            if len(seq):
-                last_mjd = (
-                    float(seq.mjd[-1])
-                    if rebuilt or obj.last_mjd is None
-                    else max(obj.last_mjd, float(seq.mjd[-1]))
-                )
-            else:
-                last_mjd = None if rebuilt else obj.last_mjd
-            new_state = ObjectState(
-                context=obj.context,
-                n_obs=n_obs,
-                first_mjd=t_first[i],
-                last_mjd=last_mjd,
-                state=states[i].copy() if n_obs > 0 else None,
-                probabilities=None if last is None else np.asarray(last, np.float32).copy(),
+    def _update(self, obj: ObjectState, job: _Job, step_probs: np.ndarray, state: np.ndarray) -> Update:
+        """An object's new state and history rows from the probabilities after each step it took."""
+        seq, n_steps, n_classes = job.seq, job.n_steps, len(self.classes)
+        last = step_probs[n_steps - 1] if n_steps else obj.probabilities
+        if n_steps == len(seq):  # the usual case: one row per step taken
+            history = step_probs[:n_steps]
+        elif last is None:
+            history = np.zeros((0, n_classes), np.float32)
+        else:  # past max_len: the probabilities stay as they were
+            unchanged = np.repeat(np.asarray(last, np.float32)[None], len(seq) - n_steps, axis=0)
+            history = np.concatenate([step_probs[:n_steps], unchanged])
+        n_obs = len(seq) if job.rebuilt else obj.n_obs + len(seq)
+        if len(seq):
+            last_mjd = (
+                float(seq.mjd[-1])
+                if job.rebuilt or obj.last_mjd is None
+                else max(obj.last_mjd, float(seq.mjd[-1]))
             )
-            updates.append(
-                Update(
-                    state=new_state,
-                    history=history,
-                    history_mjd=np.asarray(seq.mjd, np.float64),
-                    history_start=0 if rebuilt else base,
-                    rebuilt=rebuilt,
-                )
-            )
-        return updates
+        else:
+            last_mjd = None if job.rebuilt else obj.last_mjd
+        new_state = ObjectState(
+            context=obj.context,
+            n_obs=n_obs,
+            first_mjd=job.t_first,
+            last_mjd=last_mjd,
+            state=state.copy() if n_obs > 0 else None,
+            probabilities=None if last is None else np.asarray(last, np.float32).copy(),
+        )
+        return Update(
+            state=new_state,
+            history=history,
+            history_mjd=np.asarray(seq.mjd, np.float64),
+            history_start=0 if job.rebuilt else job.base,
+            rebuilt=job.rebuilt,
+        )
 
     def probabilities_of(self, photometry: Photometry, context: np.ndarray | None = None) -> np.ndarray:
         """Probabilities after each detection of one light curve (a rebuild from nothing), shape (n, K)."""

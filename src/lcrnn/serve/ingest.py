@@ -1,7 +1,9 @@
 """Bulk ingestion into the state store: photometry tables and ZTF Avro alert packets.
 
-Everything goes through :class:`lcrnn.serve.app.ClassificationService`, the code the HTTP service runs, so a
-database filled by ``lcrnn ingest`` and one filled through ``POST /observations`` are the same.
+Everything goes through :class:`lcrnn.serve.service.ClassificationService`, the code the HTTP service runs, so
+a database filled by ``lcrnn ingest`` and one filled through ``POST /observations`` are the same: objects and
+observations checked by the data layer's rules (:mod:`lcrnn.data.tables`), file formats told by
+:mod:`lcrnn.data.formats`.
 
 ZTF alerts (Patterson et al. 2019) carry the triggering detection (``candidate``) and up to 30 days of history
 (``prv_candidates``). History entries with a null ``magpsf`` are non-detections: they are stored as upper limits
@@ -18,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from tqdm.auto import tqdm
 
+from lcrnn.data.formats import TABLE_FORMATS, FileFormat, file_format
 from lcrnn.errors import InvalidTableError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from lcrnn.serve.app import ClassificationService
+    from lcrnn.serve.service import ClassificationService
 
 __all__ = [
     "AlertBatch",
@@ -34,7 +37,7 @@ __all__ = [
 
 JD_TO_MJD = 2400000.5
 ZTF_BANDS = {1: "g", 2: "r", 3: "i"}  # ZTF filter ids (fid)
-_TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
+_INGESTED: tuple[FileFormat, ...] = ("avro", *TABLE_FORMATS)  # alerts, and the tables read_table reads
 
 
 @dataclass(frozen=True)
@@ -167,11 +170,11 @@ def read_photometry_file(
 
 
 def expand_paths(paths: Sequence[str | Path]) -> list[Path]:
-    """Files to ingest: given files, plus every ``.avro`` file (sorted) inside given directories."""
+    """Files to ingest: given files, plus every Avro alert file (sorted) inside given directories."""
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found = sorted(p.glob("*.avro"))
+            found = sorted(f for f in p.iterdir() if f.is_file() and _is_alert_file(f))
             if not found:
                 raise FileNotFoundError(
                     f"{p} holds no .avro files; pass alert files, a photometry table, or a folder of alerts."
@@ -184,15 +187,16 @@ def expand_paths(paths: Sequence[str | Path]) -> list[Path]:
     return out
 
 
+def _is_alert_file(path: Path) -> bool:
+    try:
+        return file_format(path, ("avro",)) == "avro"
+    except InvalidTableError:
+        return False
+
+
 def _kind(path: Path) -> str:
-    name = path.name.lower()
-    if name.endswith(".avro"):
-        return "avro"
-    if name.endswith(_TABLE_SUFFIXES):
-        return "table"
-    raise InvalidTableError(
-        f"Cannot ingest {path}: expected .avro alerts or a .csv/.parquet photometry table."
-    )
+    """``"avro"`` for alert files, ``"table"`` for photometry tables; anything else is refused."""
+    return "avro" if file_format(path, _INGESTED) == "avro" else "table"
 
 
 def ingest_files(

@@ -1,0 +1,40 @@
+"""How the service runs: :class:`ServeConfig`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["ServeConfig"]
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """How the service runs.
+
+    Parameters
+    ----------
+    model_dir
+        A run directory written by ``Classifier.save`` (ignored when a model is passed to ``create_app``).
+    db_url
+        State store URL: ``sqlite:///lcrnn.db`` or ``postgresql+psycopg://user@host/db``.
+    galaxies_path
+        Galaxy catalogue (Parquet/CSV with ``ra``, ``dec``) for the nearest-galaxy distance; without it the
+        distance is the dummy value for every object, as for a model trained without a catalogue.
+    max_body_bytes
+        Larger request bodies get 413 (protects the service from a runaway client).
+    max_batch
+        Most observations accepted in one ``POST /observations``.
+    token_env
+        Environment variable holding the bearer token that writes need.
+    db_prefix
+        Table-name prefix inside the database.
+    """
+
+    model_dir: Path | None = None
+    db_url: str = "sqlite:///lcrnn.db"
+    galaxies_path: Path | None = None
+    max_body_bytes: int = 4_000_000  # ~20k observations of JSON
+    max_batch: int = 10_000
+    token_env: str = "LCRNN_API_TOKEN"
+    db_prefix: str = "lcrnn_"

@@ -1,0 +1,100 @@
+"""The model, the galaxy catalogue and the store together: what the service and ``lcrnn ingest`` share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from lcrnn.data.context import ContextConfig, compute_context, galaxy_catalogue
+from lcrnn.data.io import read_table
+from lcrnn.data.tables import validate_galaxies, validate_objects
+from lcrnn.serve.incremental import IncrementalClassifier
+from lcrnn.serve.store import IngestResult, StateStore
+from lcrnn.serve.store.validation import Rows
+from lcrnn.train.run_dir import load_run
+
+__all__ = ["ClassificationService", "read_galaxies"]
+
+
+class ClassificationService:
+    """The model, the galaxy catalogue and the store together: what the service and ``lcrnn ingest`` share.
+
+    Objects and observations are checked by the data layer's rules (:mod:`lcrnn.data.tables`), the context
+    is computed by the data layer's :func:`~lcrnn.data.context.compute_context` with the model's settings,
+    and the model is a run directory read by the one run loader, so an object classified here gets the
+    probabilities ``Classifier.predict_proba`` gives it.
+
+    Parameters
+    ----------
+    model
+        The incremental classifier.
+    store
+        The state store (bound to ``model`` here; a store written by another model is refused).
+    galaxies
+        Galaxy table (``ra``, ``dec``; checked by :func:`lcrnn.data.tables.validate_galaxies`) or None.
+    context_config
+        Distance limit and dummy value, as the model was trained with.
+    """
+
+    def __init__(
+        self,
+        model: IncrementalClassifier,
+        store: StateStore,
+        galaxies: pd.DataFrame | None = None,
+        context_config: ContextConfig | None = None,
+    ) -> None:
+        self.model = model
+        self.store = store
+        self.context_config = context_config or ContextConfig()
+        # Build the catalogue (and its KD-tree cache) once, not per registration.
+        self._catalogue = None
+        if galaxies is not None and len(galaxies):
+            self._catalogue = galaxy_catalogue(validate_galaxies(galaxies)[0])
+        store.bind_model(model.describe())
+
+    @classmethod
+    def from_run(
+        cls,
+        model_dir: str | Path,
+        db_url: str,
+        galaxies: pd.DataFrame | None = None,
+        db_prefix: str = "lcrnn_",
+    ) -> ClassificationService:
+        """Load a run directory (:func:`lcrnn.train.run_dir.load_run`) and open the store at ``db_url``."""
+        model = load_run(model_dir)
+        return cls(
+            IncrementalClassifier.from_trained(model),
+            StateStore(db_url, prefix=db_prefix),
+            galaxies,
+            model.context_config,
+        )
+
+    def register(self, objects: pd.DataFrame) -> dict[str, int]:
+        """Check objects, compute their context and register them (idempotent for the same position).
+
+        Raises
+        ------
+        InvalidTableError
+            From :func:`lcrnn.data.tables.validate_objects`, with ``invalid_rows`` naming the bad column.
+        ObjectConflictError
+            If an id is already registered elsewhere on the sky.
+        """
+        checked, _ = validate_objects(objects)
+        context = compute_context(checked, self._catalogue, self.context_config)
+        return self.store.register_objects(
+            context.assign(ra=checked["ra"].to_numpy(), dec=checked["dec"].to_numpy())
+        )
+
+    def observe(self, observations: Rows, upper_limits: Rows | None = None) -> IngestResult:
+        """Store observations and update the classifications (see :meth:`StateStore.add_observations`)."""
+        return self.store.add_observations(observations, self.model, upper_limits=upper_limits)
+
+
+def read_galaxies(path: Path) -> pd.DataFrame:
+    """The galaxy catalogue file the service was started with."""
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"Galaxy catalogue {path} not found; pass a Parquet or CSV file with ra, dec columns."
+        )
+    return read_table(path, "galaxies")

@@ -1,0 +1,231 @@
+"""The :class:`StateStore`: objects, photometry, recurrent states and probabilities in one SQL database."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
+
+from lcrnn.serve.incremental import IncrementalClassifier, ModelMismatchError
+from lcrnn.serve.store import queries
+from lcrnn.serve.store.database import chunks, open_engine, read_connection, write_transaction
+from lcrnn.serve.store.errors import ObjectConflictError, StoreError
+from lcrnn.serve.store.observe import IngestResult, add_observations
+from lcrnn.serve.store.schema import define_tables
+from lcrnn.serve.store.validation import Rows, object_records, observation_arrays, upper_limit_arrays
+
+__all__ = ["StateStore"]
+
+
+class StateStore:
+    """Objects, photometry, recurrent states and probabilities in one SQL database.
+
+    Parameters
+    ----------
+    url
+        SQLAlchemy URL: ``sqlite:///path/to/lcrnn.db`` (default backend) or
+        ``postgresql+psycopg://user@host:5432/db``. A bare file path is taken as SQLite.
+    prefix
+        Prepended to every table name, so several stores (or test runs) can share one database.
+    busy_timeout_s
+        How long a SQLite writer waits for another to finish before giving up.
+
+    Examples
+    --------
+    >>> store = StateStore("sqlite:///lcrnn.db")  # doctest: +SKIP
+    >>> store.register_objects([{"object_id": "a", "ra": 10.0, "dec": 20.0, "gal_l": 1, "gal_b": 2,
+    ...                          "galaxy_dist_arcsec": 120}])  # doctest: +SKIP
+    >>> store.add_observations([{"object_id": "a", "mjd": 59000.1, "mag": 18.2, "mag_err": 0.05}], model)
+    """
+
+    def __init__(self, url: str, *, prefix: str = "lcrnn_", busy_timeout_s: float = 30.0) -> None:
+        self.url = sa.engine.make_url(url if "://" in url else f"sqlite:///{url}")
+        self.prefix = prefix
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self.engine = open_engine(self.url, busy_timeout_s)
+        self.tables = define_tables(prefix)
+        # Each table by name too: benchmarks and ad-hoc SQL read store.objects, store.observations, ...
+        t = self.tables
+        self.metadata, self.meta, self.objects = t.metadata, t.meta, t.objects
+        self.observations, self.upper_limits = t.observations, t.upper_limits
+        self.probabilities, self.history = t.probabilities, t.history
+        try:
+            self.metadata.create_all(self.engine)
+        except OperationalError as exc:
+            raise StoreError(
+                f"Cannot open the database {self.url.render_as_string(hide_password=True)}: {exc.orig}"
+            ) from exc
+
+    def drop_all(self) -> None:
+        """Remove this store's tables (tests use it to clean up a shared PostgreSQL database)."""
+        self.metadata.drop_all(self.engine)
+
+    def close(self) -> None:
+        """Release every pooled connection."""
+        self.engine.dispose()
+
+    def _read(self) -> Connection:
+        return read_connection(self.engine)
+
+    # --- the model the states belong to ------------------------------------------------------------------
+
+    def bind_model(self, description: Mapping[str, Any]) -> None:
+        """Record which model writes the states, or refuse a model other than the one that wrote them.
+
+        Parameters
+        ----------
+        description
+            :meth:`IncrementalClassifier.describe` output (classes, state size, max_len).
+
+        Raises
+        ------
+        ModelMismatchError
+            If the database holds states of a model with other classes, state size or ``max_len``.
+        """
+        text = json.dumps(dict(description), sort_keys=True)
+
+        def work(conn: Connection) -> None:
+            bound = queries.bound_model(conn, self.tables)
+            if bound is None:
+                conn.execute(sa.insert(self.meta).values(key="model", value=text))
+            elif json.loads(bound) != json.loads(text):
+                raise ModelMismatchError(
+                    f"This database holds states of another model ({bound}), not {text}; "
+                    "serve it with that model or start a fresh database (--db)."
+                )
+
+        write_transaction(self.engine, work)
+
+    def classes(self) -> tuple[str, ...]:
+        """Class names of the model bound with :meth:`bind_model` (empty before)."""
+        with self._read() as conn:
+            return queries.bound_classes(conn, self.tables)
+
+    # --- writing ------------------------------------------------------------------------------------------
+
+    def register_objects(self, objects: Rows) -> dict[str, int]:
+        """Register objects with their position and context; registering the same object again is a no-op.
+
+        Parameters
+        ----------
+        objects
+            ``object_id``, ``ra``, ``dec`` (degrees; checked by :func:`lcrnn.data.tables.validate_objects`)
+            and the context ``gal_l``, ``gal_b``, ``galaxy_dist_arcsec`` (see
+            :func:`lcrnn.data.context.compute_context`).
+
+        Returns
+        -------
+        dict
+            ``{"created": n, "existing": m}``.
+
+        Raises
+        ------
+        InvalidTableError
+            For an invalid id or position, an id given twice, or missing context.
+        ObjectConflictError
+            If an id is already registered at a position more than 1 arcsec away.
+        """
+        now = time.time()
+        records = [{**r, "n_obs": 0, "created_at": now, "updated_at": now} for r in object_records(objects)]
+
+        def work(conn: Connection) -> dict[str, int]:
+            o = self.objects.c
+            known: dict[str, tuple[float, float]] = {}
+            for chunk in chunks([r["object_id"] for r in records]):
+                q = sa.select(o.object_id, o.ra, o.dec).where(o.object_id.in_(chunk))
+                known.update({oid: (ra, dec) for oid, ra, dec in conn.execute(q)})
+            moved = [r["object_id"] for r in records if r["object_id"] in known and _moved(known, r)]
+            if moved:
+                raise ObjectConflictError(
+                    f"{len(moved)} object(s) are already registered at another position ({', '.join(moved[:5])}); "
+                    "use a new object_id for a new source."
+                )
+            new = [r for r in records if r["object_id"] not in known]
+            if new:
+                conn.execute(sa.insert(self.objects), new)
+            return {"created": len(new), "existing": len(records) - len(new)}
+
+        return write_transaction(self.engine, work)
+
+    def add_observations(
+        self, observations: Rows, model: IncrementalClassifier, upper_limits: Rows | None = None
+    ) -> IngestResult:
+        """Store new detections (and non-detections) and advance the classification of their objects.
+
+        Everything happens in one transaction that returns only after commit: the objects' rows are locked,
+        duplicates are dropped, the recurrent states advance by one batched step per round (or are rebuilt
+        from stored photometry when a detection arrives out of time order), and the new states,
+        probabilities and history rows are written together with the observations.
+
+        Parameters
+        ----------
+        observations
+            ``object_id``, ``mjd``, ``mag``, ``mag_err`` and optional ``band``, ``alert_id``, checked by
+            :func:`lcrnn.data.tables.validate_observations` (the batch route's rules; repeats are ignored).
+        model
+            The incremental classifier whose states this store holds.
+        upper_limits
+            Optional non-detections (``object_id``, ``mjd``, ``limit_mag``, ``band``): stored apart, never fed
+            to the network.
+
+        Returns
+        -------
+        IngestResult
+
+        Raises
+        ------
+        InvalidLightCurveError
+            If an observation breaks a rule of the data layer (nothing is written).
+        UnknownObjectError
+            If any object was never registered (nothing is written).
+        """
+        obs = observation_arrays(observations)
+        uls = upper_limit_arrays(upper_limits)
+        if len(obs["mjd"]) == 0 and len(uls["mjd"]) == 0:
+            return IngestResult()
+        return write_transaction(self.engine, add_observations, self.tables, obs, uls, model)
+
+    # --- reading ------------------------------------------------------------------------------------------
+
+    def get_object(self, object_id: str, *, with_photometry: bool = True) -> dict[str, Any] | None:
+        """Everything known about one object as JSON-ready values, or None if it is not registered.
+
+        Keys: ``object_id, ra, dec, context, n_obs, first_mjd, last_mjd, probabilities`` (class ->
+        probability, empty before the first detection), ``leading_class, leading_prob, updated_at``,
+        ``history`` (one entry per detection in time order: ``step, mjd, probabilities``) and, with
+        ``with_photometry``, ``observations`` and ``upper_limits``.
+        """
+        with self._read() as conn:
+            return queries.get_object(conn, self.tables, object_id, with_photometry)
+
+    def list_objects(self, cls: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """The most recently updated objects (newest first), optionally only those whose leading class is ``cls``."""
+        with self._read() as conn:
+            return queries.list_objects(conn, self.tables, cls, limit)
+
+    def candidates(self, cls: str, min_prob: float = 0.0, limit: int = 100) -> list[dict[str, Any]]:
+        """Objects whose probability of ``cls`` is at least ``min_prob``, newest detection first.
+
+        This is the follow-up list of the paper's section 6.1: for example ``cls="SN", min_prob=0.7``.
+        """
+        with self._read() as conn:
+            return queries.candidates(conn, self.tables, cls, min_prob, limit)
+
+    def counts(self) -> dict[str, int]:
+        """Numbers of objects, detections, upper limits and history rows (for health checks and benchmarks)."""
+        with self._read() as conn:
+            return queries.counts(conn, self.tables)
+
+
+def _moved(known: Mapping[str, tuple[float, float]], new: Mapping[str, Any]) -> bool:
+    """Whether a registration is more than 1 arcsec from the stored position (small-angle separation)."""
+    old = known[new["object_id"]]
+    dra = (new["ra"] - old[0] + 180.0) % 360.0 - 180.0
+    ddec = new["dec"] - old[1]
+    return math.hypot(dra * math.cos(math.radians(old[1])), ddec) * 3600.0 > 1.0
