@@ -204,6 +204,14 @@ def _nonpositive_err(df):
     df.loc[[0, 4, 8], "mag_err"] = [0.0, -0.1, 0.0]
 
 
+def _huge_err(df):
+    df.loc[[2, 6], "mag_err"] = [10.0, 99.0]
+
+
+def _implausible_mag(df):
+    df.loc[[3, 4], "mag"] = [50.0, -62.0]
+
+
 def _duplicate(df):
     df.loc[1, "mjd"] = df.loc[0, "mjd"]
     df.loc[9, "mjd"] = df.loc[8, "mjd"]
@@ -223,6 +231,8 @@ PHOTOMETRY_CASES = [
     (_inf_mjd, "nonfinite_mjd", 1, ["c"], [7]),
     (_inf_mag_err, "nonfinite_mag_err", 1, ["a"], [0]),
     (_nonpositive_err, "nonpositive_mag_err", 3, ["a", "b", "c"], [0, 4, 8]),
+    (_huge_err, "large_mag_err", 2, ["a", "b"], [2, 6]),
+    (_implausible_mag, "mag_out_of_range", 2, ["b"], [3, 4]),
     (_duplicate, "duplicate_observation", 2, ["a", "c"], [1, 9]),
     (_missing_band, "missing_band", 1, ["c"], [9]),
     (_missing_id, "missing_object_id", 1, [], [3]),

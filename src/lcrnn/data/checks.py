@@ -22,12 +22,18 @@ __all__ = ["DropReport", "RowChecker", "is_in", "missing_str", "not_finite"]
 _N_NAMED = 5  # how many offending ids an error message names
 
 # Reason keys of DropReport.counts ("<table>.<reason>") and the phrase each stands for in messages.
+# Plausible photometry: no survey magnitude is 50 or more from zero, and an error of 10 mag measures nothing.
+MAX_ABS_MAG = 50.0
+MAX_MAG_ERR = 10.0
+
 _REASONS: dict[str, str] = {
     "missing_object_id": "with no object_id",
     "nonfinite_mjd": "with mjd missing, infinite or not a number",
     "nonfinite_mag": "with mag missing, infinite or not a number",
     "nonfinite_mag_err": "with mag_err missing, infinite or not a number",
     "nonpositive_mag_err": "with mag_err <= 0",
+    "mag_out_of_range": f"with mag outside ({-MAX_ABS_MAG:g}, {MAX_ABS_MAG:g})",
+    "large_mag_err": f"with mag_err >= {MAX_MAG_ERR:g} mag (not a measurement)",
     "missing_band": "with no band",
     "duplicate_observation": "repeating an (object_id, mjd) pair already seen",
     "unknown_object": "of objects missing from the objects table",
@@ -141,16 +147,20 @@ class RowChecker:
             n = int(mask.sum())
             detail = extra if reason == "unknown_label" else ""
             parts.append(f"{n} {units[n != 1]} {_REASONS[reason]}{detail} ({self.where(mask)})")
-        problems = "; ".join(parts)
-        return (
-            f'the {self.table} table is invalid: {problems}. Fix these rows, or pass on_invalid="drop" '
-            "to drop them (each is counted in the returned DropReport and a warning)."
-        )
+        return f"the {self.table} table is invalid: {'; '.join(parts)}."
+
+    def advice(self) -> str:
+        """What a caller of the validation functions can do about it (a service client cannot drop rows)."""
+        return ('Fix these rows, or pass on_invalid="drop" to drop them (each is counted in the returned '
+                "DropReport and a warning).")
 
     def finish(self, on_invalid: str, error: type[InvalidTableError], extra: str = "") -> pd.DataFrame:
         """Raise ``error`` in raise mode if any row is bad; otherwise the good rows, on a fresh index."""
         if self.found and on_invalid == "raise":
-            raise error(self.message(extra))
+            problems = self.message(extra)
+            exc = error(f"{problems} {self.advice()}")
+            exc.problems = problems  # the message without the advice, for the service's 422
+            raise exc
         if not self.found:
             return self.frame
         return self.frame.loc[~self.bad].reset_index(drop=True)

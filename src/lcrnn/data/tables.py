@@ -19,7 +19,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from lcrnn.data.checks import DropReport, RowChecker, is_in, missing_str, not_finite
+from lcrnn.data.checks import MAX_ABS_MAG, MAX_MAG_ERR, DropReport, RowChecker, is_in, missing_str, not_finite
 from lcrnn.data.schema import (
     COLUMN_ALIASES,
     DEFAULT_BAND,
@@ -124,7 +124,8 @@ def _warn(report: DropReport, stacklevel: int) -> None:
 _REASON_COLUMN: dict[str, str] = {
     "missing_object_id": "object_id", "duplicate_object_id": "object_id", "nonfinite_mjd": "mjd",
     "duplicate_observation": "mjd", "nonfinite_mag": "mag", "nonfinite_mag_err": "mag_err",
-    "nonpositive_mag_err": "mag_err", "missing_band": "band", "nonfinite_ra": "ra", "ra_out_of_range": "ra",
+    "nonpositive_mag_err": "mag_err", "large_mag_err": "mag_err",
+    "mag_out_of_range": "mag", "missing_band": "band", "nonfinite_ra": "ra", "ra_out_of_range": "ra",
     "nonfinite_dec": "dec", "dec_out_of_range": "dec", "unknown_label": "label",
 }
 
@@ -152,6 +153,8 @@ def _photometry_rows(photometry: Any) -> RowChecker:
         checker.check(f"nonfinite_{column}", not_finite(frame[column]))
     with np.errstate(invalid="ignore"):
         checker.check("nonpositive_mag_err", frame["mag_err"].to_numpy() <= 0)
+        checker.check("large_mag_err", frame["mag_err"].to_numpy() >= MAX_MAG_ERR)
+        checker.check("mag_out_of_range", np.abs(frame["mag"].to_numpy()) >= MAX_ABS_MAG)
     checker.check("missing_band", missing_str(frame["band"]))
     return checker
 

@@ -63,12 +63,13 @@ def unprocessable(exc: Exception, loc: Callable[[int, str], list[str | int]]) ->
     ``invalid_rows``) and its ``msg`` the data layer's message, which counts and names every bad row.
     """
     rows: dict[str, list[int]] = getattr(exc, "invalid_rows", None) or {}
+    message = getattr(exc, "problems", None) or str(exc)  # without advice an HTTP client cannot follow
     if not rows:
-        return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc))
+        return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, message)
     return HTTPException(
         status.HTTP_422_UNPROCESSABLE_CONTENT,
         [
-            {"loc": loc(bad[0], column), "msg": str(exc), "type": "value_error"}
+            {"loc": loc(bad[0], column), "msg": message, "type": "value_error"}
             for column, bad in rows.items()
         ],
     )
