@@ -1,0 +1,206 @@
+"""Sub-commands that train, apply and evaluate models: train, predict, evaluate, reproduce, grid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lcrnn.cli._common import _model_errors, _option_errors, app
+# Option defaults are read from the configs (the one source of every hyperparameter); both modules are
+# torch-free, so `lcrnn --help` stays quick.
+from lcrnn.model.config import NetworkConfig
+from lcrnn.train.config import TrainConfig
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Option(help="Survey directory: photometry, objects (with label), galaxies.")],
+    out: Annotated[Path, typer.Option(help="Run directory to write (model, config, history, metrics, figure).")],
+    rnn: Annotated[str, typer.Option(help="Recurrent cell: gru or lstm.")] = NetworkConfig.rnn,
+    loss: Annotated[str, typer.Option(help="ce (unweighted), wce (weighted CE) or focal (weighted focal).")]
+    = TrainConfig.loss,
+    gamma: Annotated[float, typer.Option(help="Focal-loss gamma.")] = TrainConfig.gamma,
+    hidden: Annotated[int, typer.Option(help="RNN output size (paper: 100 or 150).")] = NetworkConfig.hidden,
+    dense: Annotated[int, typer.Option(help="Neurons in each dense layer (paper: 100 or 200).")] = NetworkConfig.dense,
+    epochs: Annotated[int, typer.Option(help="Training epochs (paper: 200).")] = TrainConfig.epochs,
+    lr: Annotated[float, typer.Option(help="Adam learning rate (paper: 1e-4).")] = TrainConfig.lr,
+    batch_size: Annotated[int, typer.Option(help="Mini-batch size (paper: 128).")] = TrainConfig.batch_size,
+    no_context: Annotated[bool, typer.Option("--no-context", help="Light curve only (paper section 5.4).")]
+    = not NetworkConfig.use_context,
+    max_len: Annotated[int, typer.Option(help="Observations read per light curve (paper: 30).")]
+    = NetworkConfig.max_len,
+    stratified_batches: Annotated[bool, typer.Option(help="Class-stratified mini-batches.")]
+    = TrainConfig.stratified_batches,
+    early_stopping: Annotated[int | None, typer.Option(help="Stop after N epochs without a better val AUC.")]
+    = TrainConfig.early_stopping,
+    select_by: Annotated[str, typer.Option(
+        help="Epoch kept: val_auc (the paper's) or val_loss (steadier on small validation sets).")]
+    = TrainConfig.select_by,
+    seed: Annotated[int, typer.Option(help="Seed for the split, weights and batch order.")] = TrainConfig.seed,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = TrainConfig.device,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Ignore an interrupted run's checkpoint.")] = False,
+) -> None:
+    """Train a classifier; an interrupted run resumes from OUT/checkpoint when rerun."""
+    from lcrnn.classifier import Classifier
+    from lcrnn.data.io import read_survey
+    from lcrnn.workflows.train_run import train_run
+
+    with _option_errors():  # before reading the survey, which may be large
+        network = NetworkConfig(rnn=rnn, hidden=hidden, dense=dense, use_context=not no_context, max_len=max_len)
+        settings = TrainConfig(loss=loss, gamma=gamma, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
+                               stratified_batches=stratified_batches, early_stopping=early_stopping,
+                               select_by=select_by, device=device)
+        clf = Classifier(network=network, train=settings)
+    survey = read_survey(data)
+    metrics = train_run(clf, survey, out, resume=not fresh)
+    val, test = metrics["validation"], metrics["test"]
+    typer.echo(f"{out}: best epoch {metrics['best_epoch']}, validation AUC {val['auc_hand_till']:.4f} "
+               f"(F1 {val['f1_macro']:.3f}), test AUC {test['auc_hand_till']:.4f} (F1 {test['f1_macro']:.3f})")
+
+
+@app.command()
+def predict(
+    model: Annotated[Path, typer.Option(help="Run directory written by `lcrnn train`.")],
+    data: Annotated[Path, typer.Option(help="Survey directory with photometry and objects (galaxies optional).")],
+    out: Annotated[Path, typer.Option(help="CSV to write: object_id, p_<class>..., predicted.")],
+    first_n: Annotated[int | None, typer.Option(help="Use only each light curve's first N observations.")] = None,
+    split: Annotated[str, typer.Option(help="all, or only the objects of the model's train/val/test split.")] = "all",
+    chunk_rows: Annotated[int | None, typer.Option(
+        help="Stream photometry.parquet in chunks of this many rows (memory flat in the number of objects); "
+             "needs photometry grouped by object_id and objects.parquet in the same object order.")] = None,
+) -> None:
+    """Classify every object of a survey directory with a trained model."""
+    import numpy as np
+
+    from lcrnn.classifier import Classifier
+    from lcrnn.data.io import read_survey
+
+    with _model_errors():
+        clf = Classifier.load(model)
+    if chunk_rows is not None:
+        from lcrnn.data.io import read_table
+        from lcrnn.workflows.predict_stream import predict_parquet
+
+        if split != "all":
+            raise typer.BadParameter("--split needs the whole table; drop it with --chunk-rows",
+                                     param_hint="--split")
+        galaxy_files = [data / f"galaxies.{ext}" for ext in ("parquet", "csv") if (data / f"galaxies.{ext}").exists()]
+        galaxies = read_table(galaxy_files[0], kind="galaxies") if galaxy_files else None
+        n = predict_parquet(clf, data / "photometry.parquet", data / "objects.parquet", out, galaxies,
+                            chunk_rows=chunk_rows, first_n=first_n)
+        typer.echo(f"wrote {n} predictions to {out} (streamed, {chunk_rows} photometry rows per chunk)")
+        return
+    survey = read_survey(data)
+    frame = clf.predict(survey.photometry, survey.objects, survey.galaxies, first_n=first_n)
+    if split != "all":
+        if clf.split_ is None:
+            raise typer.BadParameter("this model recorded no split; use --split all", param_hint="--split")
+        frame = frame[clf.split_.part_of(frame["object_id"].to_numpy()) == split].reset_index(drop=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out, index=False)
+    message = f"wrote {len(frame)} predictions to {out}"
+    if "label" in survey.objects.columns and len(frame):
+        from lcrnn.evaluate.metrics import hand_till_auc
+
+        truth = survey.objects.set_index("object_id").loc[frame["object_id"], "label"].astype(str).to_numpy()
+        known = np.isin(truth, clf.classes_)
+        position = {c: i for i, c in enumerate(clf.classes_)}
+        codes = np.array([position[t] for t in truth[known]], dtype=np.int64)
+        proba = frame.loc[known, [f"p_{c}" for c in clf.classes_]].to_numpy()
+        auc = hand_till_auc(codes, proba)
+        message += f"; Hand & Till AUC against the labels: {auc:.4f}"
+    typer.echo(message)
+
+
+@app.command()
+def evaluate(
+    model: Annotated[list[Path], typer.Option(help="Run directory of a trained model (repeat to compare several).")],
+    data: Annotated[Path, typer.Option(help="Labelled survey directory: photometry, objects, galaxies.")],
+    out: Annotated[Path, typer.Option(help="Report directory: report.html, metrics.json and the figures.")],
+    split: Annotated[str, typer.Option(help="test, val (each model's own split) or all objects.")] = "test",
+    threshold: Annotated[list[float], typer.Option(help="Probability cut for the TPR/FPR table (repeatable).")]
+    = [0.7],  # noqa: B006 - typer reads the default list, never mutates it
+    tsne_samples: Annotated[int, typer.Option(help="Most objects in the t-SNE maps (rare classes kept).")] = 2000,
+    max_obs: Annotated[int, typer.Option(help="AUC against the first 1..MAX_OBS observations (paper: 30).")] = 30,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Evaluate trained models as in the paper (Table 2, Table 3, Figs 6-12) into an offline HTML report."""
+    from lcrnn.classifier import Classifier
+    from lcrnn.data.io import read_survey
+    from lcrnn.evaluate.report import build_report, summary_table
+
+    if split not in ("test", "val", "all"):
+        raise typer.BadParameter(f"unknown split {split!r}; use test, val or all", param_hint="--split")
+    with _model_errors():
+        models = [Classifier.load(path) for path in model]
+    survey = read_survey(data)
+    results = build_report(models, survey.photometry, survey.objects, survey.galaxies, out, split=split,
+                           thresholds=threshold, tsne_samples=tsne_samples, n_obs_values=range(1, max_obs + 1),
+                           progress=progress)
+    typer.echo(summary_table(results).to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="-"))
+    typer.echo(f"report written to {out / 'report.html'} (numbers in {out / 'metrics.json'})")
+
+
+@app.command()
+def reproduce(
+    out: Annotated[Path, typer.Option(help="Directory for the data, runs, figures and report.")] = Path("runs/quick"),
+    profile: Annotated[str, typer.Option(help="quick (one GRU focal model, ~15 min on 2 cores) or paper (full grid).")] = "quick",
+    data: Annotated[Path | None, typer.Option(help="Use this survey directory instead of simulating one.")] = None,
+    n_objects: Annotated[int | None, typer.Option(help="Simulate this many objects instead of the paper's 99,201.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for the simulation, split and training.")] = 0,
+    workers: Annotated[int, typer.Option(help="Grid workers on this machine (paper profile).")] = 1,
+    storage: Annotated[str | None, typer.Option(help="Optuna storage URL shared by grid workers (paper profile).")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Override the profile's epochs per model.")] = None,
+) -> None:
+    """The main job: simulate the survey, describe it, train, classify the test split and write the report."""
+    from lcrnn.workflows.reproduce import reproduce as run_reproduce
+
+    run_reproduce(out=out, profile=profile, data=data, n_objects=n_objects, seed=seed, workers=workers,
+                  storage=storage, epochs=epochs, echo=typer.echo)
+
+
+@app.command()
+def grid(
+    data: Annotated[Path, typer.Option(help="Survey directory: photometry, objects (with label), galaxies.")],
+    out: Annotated[Path, typer.Option(help="Grid directory: trials/<config>/, grid.db, table2.md/.csv, report/.")],
+    storage: Annotated[str | None, typer.Option(
+        help="SQLAlchemy URL of the Optuna store shared by all workers (default sqlite:///OUT/grid.db), "
+             "e.g. postgresql+psycopg://user@host:5432/db.")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes on this machine.")] = 1,
+    epochs: Annotated[int, typer.Option(help="Training epochs per grid point (paper: 200).")]
+    = TrainConfig.epochs,
+    configs: Annotated[list[str] | None, typer.Option(
+        help="Grid points to run instead of the paper grid (repeat or comma-separate), "
+             "e.g. gru-focal-g2-h150-d200,lstm-wce-h100-d200,gru-nc-focal-g1-h100-d100.")] = None,
+    lr: Annotated[float, typer.Option(help="Adam learning rate (paper: 1e-4).")] = TrainConfig.lr,
+    study_name: Annotated[str, typer.Option(help="Optuna study name; every worker of one grid uses the same.")]
+    = "lcrnn-grid",
+    batch_size: Annotated[int, typer.Option(help="Mini-batch size (paper: 128).")] = TrainConfig.batch_size,
+    seed: Annotated[int, typer.Option(help="Seed for the split, weights and batch order of every point.")]
+    = TrainConfig.seed,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda (this worker's own).")] = TrainConfig.device,
+    heartbeat: Annotated[int, typer.Option(
+        help="Seconds between heartbeats of a running trial; one silent for 2x this is retried.")] = 30,
+    report: Annotated[bool, typer.Option(help="Evaluate the Table 2 models together into OUT/report/.")] = True,
+) -> None:
+    """Run the paper's hyperparameter grid (Table 1, section 5.4) with Optuna; write Table 2.
+
+    Start more workers on other machines with the same command, --storage and --study-name (and --workers 1):
+    they share the grid and no point is trained twice. Rerunning resumes an interrupted grid.
+    """
+    from lcrnn.grid import GridConfig, parse_configs, run_grid, summarise_grid
+
+    with _option_errors():
+        shared = TrainConfig(epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, device=device)
+    config = GridConfig(specs=parse_configs(configs), train=shared)
+    results = run_grid(data, out, config, storage=storage, study_name=study_name, workers=workers,
+                       heartbeat_interval=heartbeat)
+    table = summarise_grid(out, storage=storage, study_name=study_name, data=data, report=report)
+    typer.echo((out / "table2.md").read_text())
+    n_done = int((results["n_complete"] > 0).sum())
+    typer.echo(f"{n_done} of {len(results)} grid points finished; {len(table)} Table 2 rows in {out / 'table2.md'}")
+    if n_done < len(results):
+        typer.echo("some grid points did not finish: rerun the same command to resume them", err=True)
+        raise typer.Exit(code=1)

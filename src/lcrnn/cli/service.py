@@ -1,0 +1,73 @@
+"""Real-time classification (issue 6): serve and ingest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lcrnn.cli._common import _model_errors, _run_dir, app
+
+
+@app.command()
+def serve(
+    model: Annotated[Path, typer.Option(help="Trained run directory (written by Classifier.save / lcrnn train).")],
+    db: Annotated[str, typer.Option(help="State store: sqlite:///lcrnn.db or postgresql+psycopg://user@host/db.")],
+    port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 8000,
+    host: Annotated[str, typer.Option(help="Interface to bind; 0.0.0.0 exposes the service to the network.")] = "127.0.0.1",
+    galaxies: Annotated[Path | None, typer.Option(help="Galaxy catalogue (Parquet/CSV with ra, dec).")] = None,
+    max_body_bytes: Annotated[int, typer.Option(help="Largest request body accepted (413 above).")] = 4_000_000,
+    torch_threads: Annotated[int, typer.Option(help="Torch CPU threads (one step per request is tiny).")] = 1,
+) -> None:
+    """Serve real-time classifications over HTTP (and a web page at /ui/); writes need LCRNN_API_TOKEN."""
+    import os
+
+    import torch
+    import uvicorn
+
+    from lcrnn.serve.app import ServeConfig, create_app
+
+    _run_dir(model)
+    if not os.environ.get("LCRNN_API_TOKEN"):
+        typer.echo("warning: LCRNN_API_TOKEN is not set, so every write will be refused (403).", err=True)
+    torch.set_num_threads(torch_threads)
+    config = ServeConfig(model_dir=model, db_url=db, galaxies_path=galaxies, max_body_bytes=max_body_bytes)
+    uvicorn.run(create_app(config), host=host, port=port, log_level="info")
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Photometry CSV/Parquet files, .avro alerts, or folders of them.")],
+    db: Annotated[str, typer.Option(help="State store URL (as for lcrnn serve).")],
+    model: Annotated[Path, typer.Option(help="Trained run directory; must be the model the store was filled with.")],
+    objects: Annotated[Path | None, typer.Option(help="Positions (object_id, ra, dec) for tables without them.")] = None,
+    galaxies: Annotated[Path | None, typer.Option(help="Galaxy catalogue (Parquet/CSV with ra, dec).")] = None,
+    batch_size: Annotated[int, typer.Option(help="Observations per transaction.")] = 2000,
+    on_invalid: Annotated[str, typer.Option(help="raise: stop at a bad row; drop: drop and count bad rows.")] = "raise",
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Feed photometry tables and ZTF Avro alerts into the state store, classifying as they go."""
+    import time
+
+    from lcrnn.data.io import read_table
+    from lcrnn.serve.app import ClassificationService
+    from lcrnn.serve.ingest import ingest_files
+
+    if on_invalid not in ("raise", "drop"):
+        raise typer.BadParameter("must be 'raise' or 'drop'", param_hint="--on-invalid")
+    gal = read_table(galaxies, "galaxies") if galaxies is not None else None
+    pos = read_table(objects, "objects")[["object_id", "ra", "dec"]] if objects is not None else None
+    with _model_errors():
+        service = ClassificationService.from_run(model, db, gal)
+    start = time.perf_counter()
+    try:
+        s = ingest_files(paths, service, objects=pos, batch_size=batch_size, on_invalid=on_invalid, progress=progress)
+    finally:
+        service.store.close()
+    dropped = f", dropped {s.dropped}" if s.dropped else ""
+    typer.echo(
+        f"{s.files} file(s): {s.registered} new object(s), {s.accepted} detection(s) classified, "
+        f"{s.duplicates} repeat(s) ignored, {s.upper_limits} upper limit(s), {s.rebuilt} rebuild(s){dropped} "
+        f"in {time.perf_counter() - start:.1f} s"
+    )
