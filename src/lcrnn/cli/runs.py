@@ -2,16 +2,51 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from lcrnn.cli._common import _model_errors, _option_errors, app
+from lcrnn.cli._common import (
+    BAND_HELP,
+    ON_INVALID_HELP,
+    OnInvalid,
+    _model_errors,
+    _option_errors,
+    app,
+    check_device,
+    parse_classes,
+    read_survey_checked,
+)
 # Option defaults are read from the configs (the one source of every hyperparameter); both modules are
 # torch-free, so `lcrnn --help` stays quick.
 from lcrnn.model.config import NetworkConfig
 from lcrnn.train.config import TrainConfig
+
+
+class PredictSplit(str, Enum):
+    """Which objects `lcrnn predict` classifies: all, or one part of the model's recorded split."""
+
+    ALL = "all"
+    TRAIN = "train"
+    VAL = "val"
+    TEST = "test"
+
+
+class Profile(str, Enum):
+    """`lcrnn reproduce` profiles (lcrnn.workflows.reproduce.PROFILES; a test keeps the two the same)."""
+
+    QUICK = "quick"
+    PAPER = "paper"
+
+
+class EvaluateSplit(str, Enum):
+    """Which objects `lcrnn evaluate` scores: each model's own test or validation part, or all."""
+
+    TEST = "test"
+    VAL = "val"
+    ALL = "all"
 
 
 @app.command()
@@ -41,20 +76,30 @@ def train(
     seed: Annotated[int, typer.Option(help="Seed for the split, weights and batch order.")] = TrainConfig.seed,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = TrainConfig.device,
     fresh: Annotated[bool, typer.Option("--fresh", help="Ignore an interrupted run's checkpoint.")] = False,
+    classes: Annotated[str | None, typer.Option(
+        help="Labels to train on, comma-separated (default: the paper's VS,SN,AGN); any other label is an "
+             "error (or dropped with --on-invalid drop).")] = None,
+    band: Annotated[str | None, typer.Option(help=BAND_HELP)] = None,
+    on_invalid: Annotated[OnInvalid, typer.Option(help=ON_INVALID_HELP)] = OnInvalid.RAISE,
 ) -> None:
     """Train a classifier; an interrupted run resumes from OUT/checkpoint when rerun."""
-    from lcrnn.classifier import Classifier
-    from lcrnn.data.io import read_survey
+    from lcrnn.classifier import Classifier, check_labels
     from lcrnn.workflows.train_run import train_run
 
     with _option_errors():  # before reading the survey, which may be large
         network = NetworkConfig(rnn=rnn, hidden=hidden, dense=dense, use_context=not no_context, max_len=max_len)
         settings = TrainConfig(loss=loss, gamma=gamma, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
                                stratified_batches=stratified_batches, early_stopping=early_stopping,
-                               select_by=select_by, device=device)
+                               select_by=select_by, device=check_device(device))
         clf = Classifier(network=network, train=settings)
-    survey = read_survey(data)
-    metrics = train_run(clf, survey, out, resume=not fresh)
+    labels = parse_classes(classes)
+    expected = check_labels([], labels)
+    survey = read_survey_checked(data, on_invalid, band, expected if on_invalid == OnInvalid.DROP else None)
+    check_labels(survey.objects["label"] if "label" in survey.objects.columns else [], labels)
+    if survey.has_labels:
+        counts = survey.class_counts()
+        typer.echo("classes: " + ", ".join(f"{c} {counts[c]}" for c in expected if c in counts.index))
+    metrics = train_run(clf, survey, out, resume=not fresh, classes=labels)
     val, test = metrics["validation"], metrics["test"]
     typer.echo(f"{out}: best epoch {metrics['best_epoch']}, validation AUC {val['auc_hand_till']:.4f} "
                f"(F1 {val['f1_macro']:.3f}), test AUC {test['auc_hand_till']:.4f} (F1 {test['f1_macro']:.3f})")
@@ -66,19 +111,34 @@ def predict(
     data: Annotated[Path, typer.Option(help="Survey directory with photometry and objects (galaxies optional).")],
     out: Annotated[Path, typer.Option(help="CSV to write: object_id, p_<class>..., predicted.")],
     first_n: Annotated[int | None, typer.Option(help="Use only each light curve's first N observations.")] = None,
-    split: Annotated[str, typer.Option(help="all, or only the objects of the model's train/val/test split.")] = "all",
+    split: Annotated[PredictSplit, typer.Option(
+        help="all, or only the objects of the model's train/val/test split.")] = PredictSplit.ALL,
     chunk_rows: Annotated[int | None, typer.Option(
         help="Stream photometry.parquet in chunks of this many rows (memory flat in the number of objects); "
              "needs photometry grouped by object_id and objects.parquet in the same object order.")] = None,
+    band: Annotated[str | None, typer.Option(help=BAND_HELP)] = None,
+    on_invalid: Annotated[OnInvalid, typer.Option(help=ON_INVALID_HELP)] = OnInvalid.RAISE,
+    galaxies: Annotated[Path | None, typer.Option(
+        help="Galaxy catalogue (Parquet/CSV with ra, dec) instead of DATA's galaxies table.")] = None,
+    no_galaxies: Annotated[bool, typer.Option(
+        "--no-galaxies", help="Classify a context model without a catalogue (every object gets the dummy distance).")]
+    = False,
 ) -> None:
     """Classify every object of a survey directory with a trained model."""
     import numpy as np
 
     from lcrnn.classifier import Classifier
-    from lcrnn.data.io import read_survey
+    from lcrnn.cli.service import _no_galaxies
 
+    split = split.value
     with _model_errors():
         clf = Classifier.load(model)
+    clf.allow_missing_catalogue = _no_galaxies(galaxies, no_galaxies)
+    if split != "all" and clf.split_ is None:
+        raise typer.BadParameter("this model recorded no split; use --split all", param_hint="--split")
+    if chunk_rows is not None and (band is not None or on_invalid == OnInvalid.DROP):
+        raise typer.BadParameter("--band and --on-invalid drop need the whole table; drop --chunk-rows",
+                                 param_hint="--chunk-rows")
     if chunk_rows is not None:
         from lcrnn.data.io import read_table
         from lcrnn.workflows.predict_stream import predict_parquet
@@ -87,16 +147,16 @@ def predict(
             raise typer.BadParameter("--split needs the whole table; drop it with --chunk-rows",
                                      param_hint="--split")
         galaxy_files = [data / f"galaxies.{ext}" for ext in ("parquet", "csv") if (data / f"galaxies.{ext}").exists()]
-        galaxies = read_table(galaxy_files[0], kind="galaxies") if galaxy_files else None
-        n = predict_parquet(clf, data / "photometry.parquet", data / "objects.parquet", out, galaxies,
-                            chunk_rows=chunk_rows, first_n=first_n)
-        typer.echo(f"wrote {n} predictions to {out} (streamed, {chunk_rows} photometry rows per chunk)")
+        found = read_table(galaxy_files[0], kind="galaxies") if galaxy_files else None
+        n = predict_parquet(clf, data / "photometry.parquet", data / "objects.parquet", out,
+                            _catalogue(found, galaxies, no_galaxies), chunk_rows=chunk_rows, first_n=first_n)
+        typer.echo(f"wrote {n} predictions to {out} (streamed, {chunk_rows} photometry rows per chunk)"
+                   + (f"; {clf.catalogue_note}" if clf.catalogue_note else ""))
         return
-    survey = read_survey(data)
-    frame = clf.predict(survey.photometry, survey.objects, survey.galaxies, first_n=first_n)
+    survey = read_survey_checked(data, on_invalid, band)
+    frame = clf.predict(survey.photometry, survey.objects, _catalogue(survey.galaxies, galaxies, no_galaxies),
+                        first_n=first_n)
     if split != "all":
-        if clf.split_ is None:
-            raise typer.BadParameter("this model recorded no split; use --split all", param_hint="--split")
         frame = frame[clf.split_.part_of(frame["object_id"].to_numpy()) == split].reset_index(drop=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(out, index=False)
@@ -111,7 +171,16 @@ def predict(
         proba = frame.loc[known, [f"p_{c}" for c in clf.classes_]].to_numpy()
         auc = hand_till_auc(codes, proba)
         message += f"; Hand & Till AUC against the labels: {auc:.4f}"
-    typer.echo(message)
+    typer.echo(message + (f"; {clf.catalogue_note}" if clf.catalogue_note else ""))
+
+
+def _catalogue(found: Any, galaxies: Path | None, no_galaxies: bool) -> Any:
+    """The galaxy table to classify with: --galaxies FILE, else the survey directory's; none with --no-galaxies."""
+    from lcrnn.data.io import read_table
+
+    if no_galaxies:
+        return None
+    return read_table(galaxies, kind="galaxies") if galaxies is not None else found
 
 
 @app.command()
@@ -119,24 +188,24 @@ def evaluate(
     model: Annotated[list[Path], typer.Option(help="Run directory of a trained model (repeat to compare several).")],
     data: Annotated[Path, typer.Option(help="Labelled survey directory: photometry, objects, galaxies.")],
     out: Annotated[Path, typer.Option(help="Report directory: report.html, metrics.json and the figures.")],
-    split: Annotated[str, typer.Option(help="test, val (each model's own split) or all objects.")] = "test",
+    split: Annotated[EvaluateSplit, typer.Option(
+        help="test, val (each model's own split) or all objects.")] = EvaluateSplit.TEST,
     threshold: Annotated[list[float], typer.Option(help="Probability cut for the TPR/FPR table (repeatable).")]
     = [0.7],  # noqa: B006 - typer reads the default list, never mutates it
     tsne_samples: Annotated[int, typer.Option(help="Most objects in the t-SNE maps (rare classes kept).")] = 2000,
     max_obs: Annotated[int, typer.Option(help="AUC against the first 1..MAX_OBS observations (paper: 30).")] = 30,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    band: Annotated[str | None, typer.Option(help=BAND_HELP)] = None,
+    on_invalid: Annotated[OnInvalid, typer.Option(help=ON_INVALID_HELP)] = OnInvalid.RAISE,
 ) -> None:
     """Evaluate trained models as in the paper (Table 2, Table 3, Figs 6-12) into an offline HTML report."""
     from lcrnn.classifier import Classifier
-    from lcrnn.data.io import read_survey
     from lcrnn.evaluate.report import build_report, summary_table
 
-    if split not in ("test", "val", "all"):
-        raise typer.BadParameter(f"unknown split {split!r}; use test, val or all", param_hint="--split")
     with _model_errors():
         models = [Classifier.load(path) for path in model]
-    survey = read_survey(data)
-    results = build_report(models, survey.photometry, survey.objects, survey.galaxies, out, split=split,
+    survey = read_survey_checked(data, on_invalid, band)
+    results = build_report(models, survey.photometry, survey.objects, survey.galaxies, out, split=split.value,
                            thresholds=threshold, tsne_samples=tsne_samples, n_obs_values=range(1, max_obs + 1),
                            progress=progress)
     typer.echo(summary_table(results).to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="-"))
@@ -146,7 +215,8 @@ def evaluate(
 @app.command()
 def reproduce(
     out: Annotated[Path, typer.Option(help="Directory for the data, runs, figures and report.")] = Path("runs/quick"),
-    profile: Annotated[str, typer.Option(help="quick (one GRU focal model, ~15 min on 2 cores) or paper (full grid).")] = "quick",
+    profile: Annotated[Profile, typer.Option(
+        help="quick (one GRU focal model, ~15 min on 2 cores) or paper (full grid).")] = Profile.QUICK,
     data: Annotated[Path | None, typer.Option(help="Use this survey directory instead of simulating one.")] = None,
     n_objects: Annotated[int | None, typer.Option(help="Simulate this many objects instead of the paper's 99,201.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for the simulation, split and training.")] = 0,
@@ -157,7 +227,7 @@ def reproduce(
     """The main job: simulate the survey, describe it, train, classify the test split and write the report."""
     from lcrnn.workflows.reproduce import reproduce as run_reproduce
 
-    run_reproduce(out=out, profile=profile, data=data, n_objects=n_objects, seed=seed, workers=workers,
+    run_reproduce(out=out, profile=profile.value, data=data, n_objects=n_objects, seed=seed, workers=workers,
                   storage=storage, epochs=epochs, echo=typer.echo)
 
 
@@ -193,7 +263,7 @@ def grid(
     from lcrnn.grid import GridConfig, parse_configs, run_grid, summarise_grid
 
     with _option_errors():
-        shared = TrainConfig(epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, device=device)
+        shared = TrainConfig(epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, device=check_device(device))
     config = GridConfig(specs=parse_configs(configs), train=shared)
     results = run_grid(data, out, config, storage=storage, study_name=study_name, workers=workers,
                        heartbeat_interval=heartbeat)

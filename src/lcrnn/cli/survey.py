@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from lcrnn.cli._common import _option_errors, app
+from lcrnn.cli._common import ON_INVALID_HELP, OnInvalid, _option_errors, app, read_survey_checked
+
+
+class Source(str, Enum):
+    """What `lcrnn import` reads."""
+
+    MANTRA = "mantra"
+    OSC = "osc"
+    GWGC = "gwgc"
 
 
 @app.command("import")
 def import_data(
-    source: Annotated[str, typer.Argument(help="Which data: mantra, osc or gwgc.")],
+    source: Annotated[Source, typer.Argument(help="Which data: mantra, osc or gwgc.", case_sensitive=False)],
     src: Annotated[Path, typer.Argument(help="The data folder (or gwgc_good.csv).")],
     out: Annotated[Path, typer.Option(help="Survey directory to write (Parquet tables).")],
     exclude_uncertain: Annotated[bool, typer.Option(
@@ -26,39 +35,48 @@ def import_data(
         "--resample", help="Write GOTO-like light curves (lcrnn.data.resample, default settings).")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the resampling.")] = 0,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace tables already in OUT.")] = False,
+    on_invalid: Annotated[OnInvalid, typer.Option(help=ON_INVALID_HELP)] = OnInvalid.DROP,
 ) -> None:
     """Read real survey data (MANTRA, the Open Supernova Catalog, GWGC) into lcrnn's tables."""
-    from lcrnn.data.io import write_survey
+    import warnings
+
+    from lcrnn.data.io import write_parquet, write_survey
     from lcrnn.data.labels import load_label_map
     from lcrnn.data.real import L_LIKE_BANDS, read_gwgc, read_mantra, read_osc
     from lcrnn.data.tables import validate_survey
+    from lcrnn.errors import LcrnnWarning
 
-    kind = source.lower()
-    if kind not in ("mantra", "osc", "gwgc"):
-        raise typer.BadParameter(f"unknown source {source!r}; use mantra, osc or gwgc", param_hint="SOURCE")
+    kind, lenient = source.value, on_invalid.value
     if kind == "gwgc":
-        table = read_gwgc(src)
-        out.mkdir(parents=True, exist_ok=True)
         target = out / "galaxies.parquet"
         if target.exists() and not overwrite:
             raise typer.BadParameter(f"{target} exists; pass --overwrite to replace it", param_hint="--out")
-        table.to_parquet(target, index=False)
+        table = read_gwgc(src, on_invalid=lenient)
+        out.mkdir(parents=True, exist_ok=True)
+        write_parquet(table, target)
         typer.echo(f"wrote {len(table)} galaxies to {target}")
         return
     label_map = load_label_map(mapping)
-    gals = read_gwgc(galaxies) if galaxies is not None else None
-    if kind == "mantra":
-        survey = read_mantra(src, include_uncertain=not exclude_uncertain, mapping=label_map, galaxies=gals)
-    else:
-        chosen = L_LIKE_BANDS if bands is None else None if bands == "all" else tuple(bands.split(","))
-        survey = read_osc(src, bands=chosen, min_detections=min_detections,
-                          include_uncertain=not exclude_uncertain, mapping=label_map, galaxies=gals)
-    if resample:
-        from lcrnn.data.resample import resample_photometry
+    with warnings.catch_warnings(record=True) as dropped:  # the readers warn what they dropped: said below
+        warnings.simplefilter("ignore")
+        warnings.simplefilter("always", LcrnnWarning)
+        gals = read_gwgc(galaxies, on_invalid=lenient) if galaxies is not None else None
+        if kind == "mantra":
+            survey = read_mantra(src, include_uncertain=not exclude_uncertain, mapping=label_map, galaxies=gals,
+                                 on_invalid=lenient)
+        else:
+            chosen = L_LIKE_BANDS if bands is None else None if bands == "all" else tuple(bands.split(","))
+            survey = read_osc(src, bands=chosen, min_detections=min_detections, on_invalid=lenient,
+                              include_uncertain=not exclude_uncertain, mapping=label_map, galaxies=gals)
+        if resample:
+            from lcrnn.data.resample import resample_photometry
 
-        photometry = resample_photometry(survey.photometry, survey.objects, seed=seed)
-        objects = survey.objects[survey.objects["object_id"].isin(photometry["object_id"])]
-        survey, _ = validate_survey(photometry, objects, survey.galaxies, classes=label_map.classes)
+            photometry = resample_photometry(survey.photometry, survey.objects, seed=seed)
+            objects = survey.objects[survey.objects["object_id"].isin(photometry["object_id"])]
+            survey, _ = validate_survey(photometry, objects, survey.galaxies, classes=label_map.classes,
+                                        on_invalid=lenient)
+    for warning in dropped:
+        typer.echo(f"{src}: {warning.message}", err=True)
     write_survey(survey, out, overwrite=overwrite)
     counts = ", ".join(f"{k} {v}" for k, v in survey.class_counts().items())
     typer.echo(f"wrote {survey.n_objects} objects ({counts}) and {len(survey.photometry)} observations to {out}")
@@ -146,12 +164,12 @@ def simulate(
 def describe(
     data: Annotated[Path, typer.Option(help="Survey directory: photometry, objects (label optional), galaxies.")],
     out: Annotated[Path, typer.Option(help="Directory for summary.json and the paper's Figs 1-3 as PNG.")],
+    on_invalid: Annotated[OnInvalid, typer.Option(help=ON_INVALID_HELP)] = OnInvalid.RAISE,
 ) -> None:
     """Per-class statistics of a survey (paper section 2.2) and its Figs 1-3."""
-    from lcrnn.data.io import read_survey
     from lcrnn.workflows.reproduce import describe_to_directory
 
-    summary, figures = describe_to_directory(read_survey(data), out)
+    summary, figures = describe_to_directory(read_survey_checked(data, on_invalid), out)
     typer.echo(summary)
     typer.echo(f"statistics written to {Path(out) / 'summary.json'}; figures: {', '.join(p.name for p in figures)}")
 

@@ -17,6 +17,7 @@ import pandas as pd
 from lcrnn.data.formats import FORMAT_SUFFIXES, TABLE_FORMATS, FileFormat, file_format
 from lcrnn.data.schema import COLUMN_ALIASES
 from lcrnn.data.tables import (
+    DropReport,
     OnInvalid,
     Survey,
     TableKind,
@@ -25,7 +26,8 @@ from lcrnn.data.tables import (
 )
 from lcrnn.errors import InvalidTableError
 
-__all__ = ["READABLE_FORMATS", "SURVEY_FILES", "read_survey", "read_table", "write_survey"]
+__all__ = ["READABLE_FORMATS", "SURVEY_FILES", "read_survey", "read_survey_report", "read_table", "write_parquet",
+           "write_survey"]
 
 SURVEY_FILES = ("photometry", "objects", "galaxies")  # file stems in a survey directory
 # Every format read_table reads when asked: the survey-table formats, and those catalogues come in.
@@ -45,9 +47,16 @@ def _read_text(path: Path, sep: str) -> pd.DataFrame:
     return pd.read_csv(path, sep=sep, dtype=text)
 
 
+def write_parquet(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write ``frame`` as Parquet with page checksums, so that damage to the file is found when it is read."""
+    frame.to_parquet(path, index=False, write_page_checksum=True)
+
+
 def _read_file(path: Path, fmt: FileFormat) -> pd.DataFrame:
     if fmt == "parquet":
-        return pd.read_parquet(path)
+        # Pages written with a checksum (write_parquet) are verified: zeroed or flipped bytes are an error,
+        # not magnitudes of 0.0. Files written without checksums read as before.
+        return pd.read_parquet(path, page_checksum_verification=True)
     if fmt in ("csv", "tsv"):
         return _read_text(path, "," if fmt == "csv" else "\t")
     from astropy.table import Table
@@ -118,7 +127,7 @@ def _find(directory: Path, stem: str, required: bool) -> Path | None:
 
 
 def read_survey(directory: str | Path, on_invalid: OnInvalid = "raise", classes: Any = None) -> Survey:
-    """Read and validate a survey directory.
+    """Read and validate a survey directory (:func:`read_survey_report` also returns what was dropped).
 
     Parameters
     ----------
@@ -143,15 +152,22 @@ def read_survey(directory: str | Path, on_invalid: OnInvalid = "raise", classes:
     InvalidTableError
         If a table is invalid (see ``validate_survey``) or a stem exists as both Parquet and CSV.
     """
+    return read_survey_report(directory, on_invalid, classes)[0]
+
+
+def read_survey_report(
+    directory: str | Path, on_invalid: OnInvalid = "raise", classes: Any = None
+) -> tuple[Survey, DropReport]:
+    """:func:`read_survey`, and the :class:`~lcrnn.data.checks.DropReport` of what drop mode removed."""
     root = Path(directory)
     if not root.is_dir():
         raise FileNotFoundError(f"no survey directory at {str(root)!r}; check the path.")
     tables = {stem: _find(root, stem, required=stem != "galaxies") for stem in SURVEY_FILES}
     frames = {stem: read_table(path) if path is not None else None for stem, path in tables.items()}
-    survey, _ = validate_survey(
+    survey, report = validate_survey(
         frames["photometry"], frames["objects"], frames["galaxies"], on_invalid=on_invalid, classes=classes
     )
-    return survey
+    return survey, report
 
 
 def write_survey(survey: Survey, directory: str | Path, overwrite: bool = False) -> dict[str, Path]:
@@ -194,6 +210,6 @@ def write_survey(survey: Survey, directory: str | Path, overwrite: bool = False)
         if frame is None:
             continue
         path = root / f"{stem}.parquet"
-        frame.to_parquet(path, index=False)
+        write_parquet(frame, path)
         written[stem] = path
     return written

@@ -18,7 +18,7 @@ import pandas as pd
 from lcrnn.data.context import CONTEXT_COLUMNS
 from lcrnn.errors import InvalidLightCurveError, InvalidTableError
 
-__all__ = ["FEATURES", "SequenceSet", "build_sequences", "step_features"]
+__all__ = ["FEATURES", "SequenceSet", "build_sequences", "select_band", "step_features"]
 
 FEATURES: tuple[str, ...] = ("t", "mag", "mag_err")  # t = mjd - mjd of the first observation [days]
 
@@ -250,6 +250,59 @@ def _encode_labels(
     return codes.astype(np.int64), classes
 
 
+def _band_counts(photometry: pd.DataFrame) -> str:
+    counts = photometry["band"].astype(str).value_counts().sort_index()
+    return ", ".join(f"{band!r} ({n} observations)" for band, n in counts.items())
+
+
+def select_band(photometry: pd.DataFrame, band: str | Sequence[str]) -> pd.DataFrame:
+    """The observations in ``band``: the one band a light curve of lcrnn is read in.
+
+    Parameters
+    ----------
+    photometry : DataFrame
+        Validated photometry with a ``band`` column.
+    band : str or sequence of str
+        One band (``"g"``), or several to be read as one (``"r,R,V"`` or ``["r", "R", "V"]``, e.g. the
+        L-like group of the Open Supernova Catalog); their rows then carry the joint name ``"r+R+V"``.
+
+    Returns
+    -------
+    DataFrame
+        The rows in the chosen band(s), in their input order, on a fresh index.
+
+    Raises
+    ------
+    InvalidLightCurveError
+        If no observation is in a chosen band; the message lists the bands there are.
+    """
+    chosen = [b.strip() for b in band.split(",")] if isinstance(band, str) else [str(b) for b in band]
+    chosen = [b for b in chosen if b]
+    if not chosen:
+        raise ValueError("name a band, e.g. 'g', or several read as one, e.g. 'r,R,V'.")
+    present = set(photometry["band"].astype(str))
+    absent = [b for b in chosen if b not in present]
+    if absent:
+        raise InvalidLightCurveError(
+            f"no observation in band(s) {absent}; the photometry has {_band_counts(photometry)}. "
+            "Choose one of these bands.")
+    frame = photometry[photometry["band"].astype(str).isin(chosen)].reset_index(drop=True)
+    if len(chosen) > 1:
+        frame["band"] = "+".join(chosen)
+    return frame
+
+
+def _check_one_band(photometry: pd.DataFrame) -> None:
+    """A light curve is one band: magnitudes in different filters are not one sequence (colour jumps)."""
+    if "band" not in photometry.columns or photometry["band"].nunique(dropna=True) <= 1:
+        return
+    bands = sorted(photometry["band"].dropna().astype(str).unique())
+    raise InvalidLightCurveError(
+        f"the photometry holds {len(bands)} bands: {_band_counts(photometry)}; a light curve is read in one "
+        f"band. Choose one with --band {bands[0]} (lcrnn.data.sequences.select_band(photometry, "
+        f"{bands[0]!r})), or name several to read as one band, e.g. --band {','.join(bands[:2])}.")
+
+
 def _check_inputs(photometry: pd.DataFrame, context: pd.DataFrame | None, max_len: Any, first_n: Any) -> int:
     """Refuse unusable arguments and tables; return how many observations per object to keep."""
     if isinstance(max_len, bool) or not isinstance(max_len, (int, np.integer)) or max_len < 1:
@@ -265,6 +318,7 @@ def _check_inputs(photometry: pd.DataFrame, context: pd.DataFrame | None, max_le
         raise InvalidTableError(
             f"The photometry table is missing column(s) {missing_cols}; it has {list(photometry.columns)}."
         )
+    _check_one_band(photometry)
     if context is not None:
         missing_ctx = [c for c in ("object_id", *CONTEXT_COLUMNS) if c not in context.columns]
         if missing_ctx:
@@ -357,7 +411,8 @@ def build_sequences(
     InvalidTableError
         If an object of ``context`` has no photometry, ids repeat, labels are missing or unknown.
     InvalidLightCurveError
-        If a kept observation has a non-finite time, magnitude or error.
+        If a kept observation has a non-finite time, magnitude or error, or the photometry holds several
+        bands (choose one with :func:`select_band`).
     """
     limit = _check_inputs(photometry, context, max_len, first_n)
     object_ids, codes = _object_codes(photometry, context)

@@ -123,12 +123,21 @@ def _check_fraction(name: str, value: float) -> None:
         raise ValueError(f"{name} must be a fraction strictly between 0 and 1, got {value!r}.")
 
 
+def _class_name(label: str, classes: tuple[str, ...] | None) -> str:
+    """A label as the user knows it: the class name when ``label`` is an index into ``classes``."""
+    label = str(label)
+    if classes is not None and label.isdigit() and int(label) < len(classes):
+        return classes[int(label)]
+    return label
+
+
 def make_split(
     object_ids: Sequence[str] | np.ndarray | pd.Series,
     labels: Sequence[Any] | np.ndarray | pd.Series,
     seed: int = 0,
     test_fraction: float = 0.3,
     val_fraction: float = 0.3,
+    classes: Sequence[str] | None = None,
 ) -> Split:
     """Stratified, seeded train / validation / test split (paper section 4).
 
@@ -147,6 +156,9 @@ def make_split(
         Share of all objects in the test part (paper: 0.3).
     val_fraction
         Share of the non-test objects in the validation part (paper: 0.3).
+    classes
+        Class names in label-index order, when ``labels`` are integer indices: messages then name classes
+        by label ("'SN' has 2"), not by index.
 
     Returns
     -------
@@ -174,12 +186,14 @@ def make_split(
         raise InvalidTableError(
             f"{int(dup.sum())} object id(s) repeat ({', '.join(np.unique(ids[dup])[:5])}); ids must be distinct."
         )
+    names = None if classes is None else tuple(str(c) for c in classes)
     y = y.astype(str)
     needed = min_class_size(test_fraction, val_fraction)
-    classes, counts = np.unique(y, return_counts=True)
+    present, counts = np.unique(y, return_counts=True)
     small = counts < needed
     if small.any():
-        listing = ", ".join(f"{str(c)!r} has {int(n)}" for c, n in zip(classes[small], counts[small]))
+        listing = ", ".join(f"{_class_name(c, names)!r} has {int(n)}"
+                            for c, n in zip(present[small], counts[small]))
         raise InvalidTableError(
             f"Too few objects to stratify: {listing}; each class needs at least {needed} to appear in the "
             f"train, val and test parts (test_fraction={test_fraction}, val_fraction={val_fraction}). "

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from safetensors import SafetensorError
 
 from lcrnn.data.context import ContextConfig
 from lcrnn.data.scaling import FeatureScaler
@@ -109,27 +110,87 @@ def _network_settings(config: dict[str, Any]) -> dict[str, Any]:
     return settings
 
 
+# A run reading more observations per light curve than this is not one lcrnn wrote (the paper reads 30).
+MAX_LEN_LIMIT = 10_000
+
+
+def _refuse(path: Path, field: str, problem: str) -> InvalidConfigError:
+    return InvalidConfigError(
+        f"{path / CONFIG_FILE}: '{field}' {problem}; this run cannot be used. Retrain it with `lcrnn train` "
+        "(or restore the run directory as `lcrnn train` / Classifier.save wrote it).")
+
+
+def _checked_classes(path: Path, config: dict[str, Any]) -> tuple[str, ...]:
+    classes = config["classes"]
+    if (not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) and c for c in classes)
+            or len(set(classes)) != len(classes)):
+        raise _refuse(path, "classes", f"must be at least two distinct, non-empty labels, not {classes!r}")
+    return tuple(classes)
+
+
+def _checked_network(path: Path, config: dict[str, Any], classes: tuple[str, ...],
+                     state: dict[str, Any]) -> MixedInputRNN:
+    """The network of the run, refused when its settings are absurd or its weights do not fit or are not finite."""
+    if not isinstance(config["network"], dict):
+        raise _refuse(path, "network", f"must be a mapping of network settings, not {config['network']!r}")
+    try:
+        network_config = NetworkConfig.from_dict(_network_settings(config))
+    except (TypeError, ValueError) as error:
+        raise _refuse(path, "network", f"is not usable ({error})") from error
+    if network_config.max_len > MAX_LEN_LIMIT:
+        raise _refuse(path, "network.max_len", f"is {network_config.max_len}, more than {MAX_LEN_LIMIT:,}")
+    for name, tensor in state.items():
+        if tensor.is_floating_point() and not bool(tensor.isfinite().all()):
+            raise InvalidConfigError(
+                f"{path / MODEL_FILE}: weight tensor {name!r} holds NaN or infinite values; this run cannot "
+                "be used. Retrain it with `lcrnn train` (a diverged training, or a damaged file).")
+    network = MixedInputRNN(network_config, n_classes=len(classes))
+    try:
+        network.load_state_dict(state)
+    except RuntimeError as error:  # missing, unexpected or wrongly shaped tensors
+        raise _refuse(path, "network", f"does not match the weights in {MODEL_FILE} ({error})") from error
+    return network.eval()
+
+
 def load_run(path: str | Path) -> TrainedModel:
-    """Read a run directory written by :func:`save_run` (safetensors + JSON; nothing is unpickled)."""
+    """Read a run directory written by :func:`save_run` (safetensors + JSON; nothing is unpickled).
+
+    Raises
+    ------
+    NotARunError
+        If ``path`` is not a run directory.
+    InvalidConfigError
+        If ``config.json`` lacks a field or holds an absurd one (classes not distinct labels, ``max_len``
+        above :data:`MAX_LEN_LIMIT`, a scaler that is not finite) or the weights do not match it or are not
+        finite; the message names the field or tensor.
+    """
     path = require_run_dir(path)
-    state, config = load_model(path)
+    try:
+        state, config = load_model(path)
+    except (ValueError, OSError, SafetensorError) as error:  # not JSON, or not a safetensors file
+        raise InvalidConfigError(
+            f"{path} holds a damaged {CONFIG_FILE} or {MODEL_FILE} ({error}); retrain with `lcrnn train` or "
+            "restore the run directory.") from error
+    if not isinstance(config, dict):
+        raise InvalidConfigError(f"{path / CONFIG_FILE} is not a JSON object; it was not written by lcrnn.")
     missing = [key for key in ("classes", "network", "context", "scaler") if key not in config]
     if missing:
         raise InvalidConfigError(
             f"{path / CONFIG_FILE} lacks {missing}; it was not written by lcrnn. Retrain with `lcrnn train`.")
-    network_config = NetworkConfig.from_dict(_network_settings(config))
-    classes = tuple(str(c) for c in config["classes"])
-    network = MixedInputRNN(network_config, n_classes=len(classes))
-    network.load_state_dict(state)
-    network.eval()
+    classes = _checked_classes(path, config)
+    network = _checked_network(path, config, classes, state)
+    try:
+        scaler = FeatureScaler.from_dict(config["scaler"])
+    except (TypeError, ValueError) as error:
+        raise _refuse(path, "scaler", f"is not usable ({error})") from error
     history = path / HISTORY_FILE
     return TrainedModel(
         network=network,
         classes=classes,
-        network_config=network_config,
+        network_config=network.config,
         train_config=TrainConfig.from_dict(config.get("train", {})),
         context_config=ContextConfig.from_dict(config["context"]),
-        scaler=FeatureScaler.from_dict(config["scaler"]),
+        scaler=scaler,
         class_counts=dict(config.get("class_counts") or {}),
         best_epoch=config.get("best_epoch"),
         best_val_auc=config.get("best_val_auc"),

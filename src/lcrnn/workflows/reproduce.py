@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from lcrnn.errors import InvalidConfigError
 from lcrnn.train.config import TrainConfig
 
 __all__ = ["PROFILES", "Profile", "describe_to_directory", "reproduce"]
@@ -63,7 +64,7 @@ def reproduce(out: str | Path, profile: str = "quick", data: str | Path | None =
     from lcrnn.workflows.train_run import train_run
 
     if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+        raise InvalidConfigError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     prof = PROFILES[profile]
     if epochs is not None:
         prof = replace(prof, epochs=epochs)

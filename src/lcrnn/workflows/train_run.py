@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -37,8 +38,10 @@ def split_scores(clf: Classifier, seqs: SequenceSet, part: str) -> dict:
     return {"n": len(index), "auc_hand_till": None if np.isnan(auc) else auc, "f1_macro": float(f1)}
 
 
-def train_run(clf: Classifier, survey: Survey, out: str | Path, resume: bool = True) -> dict:
-    """Fit `clf` on `survey`, save the run directory and return its metrics.
+def train_run(clf: Classifier, survey: Survey, out: str | Path, resume: bool = True,
+              classes: Sequence[str] | None = None) -> dict:
+    """Fit `clf` on `survey` (on `classes`, default the paper's; see :meth:`Classifier.fit`), save the run
+    directory and return its metrics.
 
     The training state is checkpointed into ``out/checkpoint`` after every epoch; rerunning the same command
     after an interruption resumes there. It is removed once the run is saved.
@@ -48,7 +51,7 @@ def train_run(clf: Classifier, survey: Survey, out: str | Path, resume: bool = T
     checkpoint = out / "checkpoint"
     if not resume and checkpoint.exists():
         shutil.rmtree(checkpoint)
-    clf.fit(survey.photometry, survey.objects, survey.galaxies, checkpoint_dir=checkpoint)
+    clf.fit(survey.photometry, survey.objects, survey.galaxies, checkpoint_dir=checkpoint, classes=classes)
     clf.save(out)
     seqs = clf.prepare(survey.photometry, survey.objects, survey.galaxies)
     metrics = {
