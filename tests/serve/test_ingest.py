@@ -20,7 +20,8 @@ ALERT_LIMITS = ZTF / "472263571115115000.avro"  # ZTF17aaajnnn: 1 detection, 11 
 @pytest.fixture
 def service(tmp_path, incremental_factory):
     inc = incremental_factory("gru")[0]
-    svc = ClassificationService(inc, StateStore(f"sqlite:///{tmp_path / 'ingest.db'}"))
+    store = StateStore(f"sqlite:///{tmp_path / 'ingest.db'}")
+    svc = ClassificationService(inc, store, allow_missing_catalogue=True)  # the toy model has no catalogue
     yield svc
     svc.store.close()
 

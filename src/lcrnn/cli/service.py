@@ -44,7 +44,9 @@ def ingest(
     objects: Annotated[Path | None, typer.Option(help="Positions (object_id, ra, dec) for tables without them.")] = None,
     galaxies: Annotated[Path | None, typer.Option(help="Galaxy catalogue (Parquet/CSV with ra, dec).")] = None,
     batch_size: Annotated[int, typer.Option(help="Observations per transaction.")] = 2000,
-    on_invalid: Annotated[str, typer.Option(help="raise: stop at a bad row; drop: drop and count bad rows.")] = "raise",
+    on_invalid: Annotated[
+        str, typer.Option(help="raise: stop at a bad row, alert or file, naming it; drop: skip, log and count them.")
+    ] = "raise",
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Feed photometry tables and ZTF Avro alerts into the state store, classifying as they go."""
@@ -65,7 +67,7 @@ def ingest(
         s = ingest_files(paths, service, objects=pos, batch_size=batch_size, on_invalid=on_invalid, progress=progress)
     finally:
         service.store.close()
-    dropped = f", dropped {s.dropped}" if s.dropped else ""
+    dropped = ", skipped " + ", ".join(f"{n} {why}" for why, n in s.dropped.items()) if s.dropped else ""
     typer.echo(
         f"{s.files} file(s): {s.registered} new object(s), {s.accepted} detection(s) classified, "
         f"{s.duplicates} repeat(s) ignored, {s.upper_limits} upper limit(s), {s.rebuilt} rebuild(s){dropped} "

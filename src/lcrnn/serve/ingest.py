@@ -5,23 +5,33 @@ a database filled by ``lcrnn ingest`` and one filled through ``POST /observation
 observations checked by the data layer's rules (:mod:`lcrnn.data.tables`), file formats told by
 :mod:`lcrnn.data.formats`.
 
-ZTF alerts (Patterson et al. 2019) carry the triggering detection (``candidate``) and up to 30 days of history
-(``prv_candidates``). History entries with a null ``magpsf`` are non-detections: they are stored as upper limits
-(``diffmaglim``) apart from the detections and never reach the network, which was trained on detections only.
+ZTF alerts are read by :mod:`lcrnn.serve.ztf_alerts`: each bad alert is named there by file, ``candid`` and
+field. With ``on_invalid="drop"`` bad alerts, bad table rows and unreadable files (truncated Avro, a corrupt
+table, a file of another format) are skipped, logged and counted in :attr:`IngestSummary.dropped`; the other
+files are ingested.
+
+Positions: the first position of an object is kept -- the stored one, else the first in reading order (files
+in the order given, rows and alerts in file order) -- and a later position within the store's
+``position_tolerance_arcsec`` (1 arcsec by default) is the same object. A position farther away is refused
+(:class:`~lcrnn.serve.store.ObjectConflictError`, 409 in the HTTP service), or skipped and counted with
+``on_invalid="drop"``: the same decision for an object registered in an earlier run or earlier in this one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from tqdm.auto import tqdm
 
 from lcrnn.data.formats import TABLE_FORMATS, FileFormat, file_format
 from lcrnn.errors import InvalidTableError
+from lcrnn.serve.store.errors import ObjectConflictError
+from lcrnn.serve.ztf_alerts import AlertBatch, FirstPositions, InvalidAlertError, read_ztf_alerts
 
 if TYPE_CHECKING:  # pragma: no cover
     from lcrnn.serve.service import ClassificationService
@@ -29,34 +39,26 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "AlertBatch",
     "IngestSummary",
+    "InvalidAlertError",
     "expand_paths",
     "ingest_files",
     "read_photometry_file",
     "read_ztf_alerts",
 ]
 
-JD_TO_MJD = 2400000.5
-ZTF_BANDS = {1: "g", 2: "r", 3: "i"}  # ZTF filter ids (fid)
+log = logging.getLogger(__name__)
+
 _INGESTED: tuple[FileFormat, ...] = ("avro", *TABLE_FORMATS)  # alerts, and the tables read_table reads
-
-
-@dataclass(frozen=True)
-class AlertBatch:
-    """Alerts flattened into the three tables the store takes.
-
-    ``objects``: ``object_id, ra, dec`` (one row per ZTF object, from its latest alert); ``detections``:
-    ``object_id, mjd, mag, mag_err, band, alert_id`` (``alert_id`` is the ZTF ``candid``); ``upper_limits``:
-    ``object_id, mjd, limit_mag, band``.
-    """
-
-    objects: pd.DataFrame
-    detections: pd.DataFrame
-    upper_limits: pd.DataFrame
 
 
 @dataclass
 class IngestSummary:
-    """Totals of one ingestion run (what ``lcrnn ingest`` prints)."""
+    """Totals of one ingestion run (what ``lcrnn ingest`` prints).
+
+    ``dropped`` counts what was skipped per reason: bad table rows (``photometry.<reason>``), bad alerts
+    (``alerts.<reason>``: ``invalid_field``, ``invalid_value``, ``wrong_schema``, ``moved_position``) and
+    unreadable files (``files.unreadable``).
+    """
 
     files: int = 0
     registered: int = 0
@@ -66,74 +68,13 @@ class IngestSummary:
     upper_limits: int = 0
     dropped: dict[str, int] = field(default_factory=dict)
 
-
-def read_ztf_alerts(paths: Iterable[str | Path]) -> AlertBatch:
-    """Read ZTF Avro alert packets into objects, detections and upper limits.
-
-    Parameters
-    ----------
-    paths
-        ``.avro`` files, each holding one or more alerts.
-
-    Returns
-    -------
-    AlertBatch
-        Repeated history entries across alerts are kept; the store drops repeats on the way in.
-    """
-    import fastavro
-
-    objects: dict[str, tuple[float, float, float]] = {}
-    det: list[dict[str, Any]] = []
-    ul: list[dict[str, Any]] = []
-    for path in paths:
-        path = Path(path)
-        try:
-            with path.open("rb") as handle:
-                alerts = list(fastavro.reader(handle))
-        except (OSError, ValueError, StopIteration) as exc:
-            raise InvalidTableError(f"Cannot read {path} as an Avro alert file: {exc}") from exc
-        for alert in alerts:
-            if "candidate" not in alert or "objectId" not in alert:
-                raise InvalidTableError(f"{path} is Avro but not a ZTF alert (no objectId/candidate).")
-            oid = str(alert["objectId"])
-            cand = alert["candidate"]
-            jd = float(cand["jd"])
-            if oid not in objects or jd > objects[oid][2]:
-                objects[oid] = (float(cand["ra"]), float(cand["dec"]), jd)
-            entries = [(cand, alert.get("candid", cand.get("candid")))]
-            entries += [(p, p.get("candid")) for p in alert.get("prv_candidates") or []]
-            for entry, candid in entries:
-                mjd = float(entry["jd"]) - JD_TO_MJD
-                band = ZTF_BANDS.get(entry.get("fid"), str(entry.get("fid")))
-                if entry.get("magpsf") is None:
-                    if entry.get("diffmaglim") is not None:
-                        ul.append(
-                            {
-                                "object_id": oid,
-                                "mjd": mjd,
-                                "limit_mag": float(entry["diffmaglim"]),
-                                "band": band,
-                            }
-                        )
-                    continue
-                det.append(
-                    {
-                        "object_id": oid,
-                        "mjd": mjd,
-                        "mag": float(entry["magpsf"]),
-                        "mag_err": float(entry["sigmapsf"]),
-                        "band": band,
-                        "alert_id": None if candid is None else str(candid),
-                    }
-                )
-    obj = pd.DataFrame([(k, v[0], v[1]) for k, v in objects.items()], columns=["object_id", "ra", "dec"])
-    detections = pd.DataFrame(det, columns=["object_id", "mjd", "mag", "mag_err", "band", "alert_id"])
-    limits = pd.DataFrame(ul, columns=["object_id", "mjd", "limit_mag", "band"])
-    return AlertBatch(obj, detections, limits)
+    def drop(self, reason: str, n: int = 1) -> None:
+        """Count ``n`` skipped items under ``reason``."""
+        self.dropped[reason] = self.dropped.get(reason, 0) + int(n)
 
 
 def read_photometry_file(
-    path: str | Path, on_invalid: str = "raise"
+    path: str | Path, on_invalid: str = "raise", positions: FirstPositions | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame | None, dict]:
     """Read a CSV/Parquet photometry table, and the object positions if it carries ``ra``/``dec``.
 
@@ -145,12 +86,16 @@ def read_photometry_file(
     on_invalid
         ``"raise"`` or ``"drop"`` (drop and count bad rows), as in
         :func:`lcrnn.data.tables.validate_photometry`.
+    positions
+        The objects' first positions (see :class:`~lcrnn.serve.ztf_alerts.FirstPositions`): a row farther
+        than the tolerance from its object's first position is refused (:class:`ObjectConflictError`) or,
+        with ``"drop"``, dropped and counted as ``photometry.moved_position``.
 
     Returns
     -------
     photometry : DataFrame
     objects : DataFrame or None
-        ``object_id, ra, dec`` (first row per object) when the file has positions.
+        ``object_id, ra, dec`` (each object's first position) when the file has positions.
     dropped : dict
         Rows dropped per reason.
     """
@@ -158,15 +103,32 @@ def read_photometry_file(
     from lcrnn.data.tables import standardize_table, validate_photometry
 
     raw = read_table(path)
-    photometry, report = validate_photometry(raw, on_invalid=on_invalid)
-    objects = None
     try:
-        positions = standardize_table(raw, "objects")
+        rows = standardize_table(raw, "objects")
     except InvalidTableError:  # no ra/dec columns: the objects must be registered already or given apart
-        positions = None
-    if positions is not None:
-        objects = positions.drop_duplicates("object_id")[["object_id", "ra", "dec"]].reset_index(drop=True)
-    return photometry, objects, dict(getattr(report, "counts", {}) or {})
+        rows = None
+    moved: dict[int, str] = {}
+    if rows is not None:
+        positions = positions if positions is not None else FirstPositions()
+        positions.preload(str(v) for v in rows["object_id"].dropna())
+        for k, (oid, ra, dec) in enumerate(rows[["object_id", "ra", "dec"]].itertuples(index=False)):
+            known = pd.notna(oid) and pd.notna(ra) and pd.notna(dec)  # else validation names the row
+            sep = positions.moved(str(oid), ra, dec) if known else None
+            if sep is not None:
+                moved[k] = positions.conflict(f"{path}: row {k} ({oid})", str(oid), sep)
+    if moved and on_invalid == "raise":
+        raise ObjectConflictError(_conflicts(moved))
+    for text in moved.values():
+        log.warning("skipped %s", text)
+    keep = [k not in moved for k in range(len(raw))]
+    photometry, report = validate_photometry(raw[keep].reset_index(drop=True), on_invalid=on_invalid)
+    dropped = dict(getattr(report, "counts", {}) or {})
+    if moved:
+        dropped["photometry.moved_position"] = len(moved)
+    objects = None
+    if rows is not None:
+        objects = rows[keep].drop_duplicates("object_id")[["object_id", "ra", "dec"]].reset_index(drop=True)
+    return photometry, objects, dropped
 
 
 def expand_paths(paths: Sequence[str | Path]) -> list[Path]:
@@ -221,7 +183,9 @@ def ingest_files(
     batch_size
         Observations per transaction.
     on_invalid
-        For photometry tables: ``"raise"`` on bad rows, or ``"drop"`` them (counted in the summary).
+        ``"raise"``: a bad row, alert or file is an error naming it (nothing of the alerts is written);
+        ``"drop"``: bad rows and alerts are skipped and unreadable files passed over, each logged and counted
+        in ``dropped``.
     progress
         Show a progress bar.
 
@@ -231,22 +195,11 @@ def ingest_files(
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+    if on_invalid not in ("raise", "drop"):
+        raise ValueError(f"on_invalid must be 'raise' or 'drop', got {on_invalid!r}.")
     files = expand_paths(paths)
     summary = IngestSummary(files=len(files))
-    alerts = [f for f in files if _kind(f) == "avro"]
-    tables = [f for f in files if _kind(f) == "table"]
-    work: list[tuple[pd.DataFrame | None, pd.DataFrame, pd.DataFrame | None]] = []
-    if alerts:
-        batch = read_ztf_alerts(alerts)
-        work.append((batch.objects, batch.detections, batch.upper_limits))
-    for table in tables:
-        photometry, positions, dropped = read_photometry_file(table, on_invalid=on_invalid)
-        for reason, n in dropped.items():
-            summary.dropped[reason] = summary.dropped.get(reason, 0) + int(n)
-        work.append((positions, photometry, None))
-    if objects is not None:
-        work.insert(0, (objects, pd.DataFrame(columns=["object_id", "mjd", "mag", "mag_err"]), None))
-
+    work = _read_all(files, service, objects, on_invalid, summary)
     total = sum(len(d) for _, d, _ in work)
     with tqdm(total=total, disable=not progress, unit="obs", desc="ingest") as bar:
         for positions, detections, limits in work:
@@ -264,3 +217,80 @@ def ingest_files(
                 summary.upper_limits += result.upper_limits
                 bar.update(len(chunk))
     return summary
+
+
+_Work = list[tuple[pd.DataFrame | None, pd.DataFrame, pd.DataFrame | None]]
+
+
+def _read_all(
+    files: list[Path], service: ClassificationService, objects: pd.DataFrame | None, on_invalid: str,
+    summary: IngestSummary,
+) -> _Work:
+    """Every file read and checked before anything is written: (positions, detections, upper limits) each."""
+    kinds: dict[Path, str] = {}
+    for f in files:
+        try:
+            kinds[f] = _kind(f)
+        except InvalidTableError as exc:
+            _skip_file(f, exc, on_invalid, summary)
+    alerts = [f for f in files if kinds.get(f) == "avro"]
+    tables = [f for f in files if kinds.get(f) == "table"]
+    positions = FirstPositions(service.store.position_tolerance_arcsec, service.store.positions)
+    work: _Work = []
+    if objects is not None:
+        objects = _given_objects(objects, positions, on_invalid, summary)
+        work.append((objects, pd.DataFrame(columns=["object_id", "mjd", "mag", "mag_err"]), None))
+    if alerts:
+        batch = read_ztf_alerts(alerts, on_invalid=on_invalid, positions=positions)
+        for problem in batch.skipped:
+            summary.drop("files.unreadable" if problem.alert is None else f"alerts.{problem.reason}")
+        work.append((batch.objects, batch.detections, batch.upper_limits))
+    for table in tables:
+        try:
+            photometry, found, dropped = read_photometry_file(table, on_invalid, positions)
+        except (InvalidTableError, OSError, ValueError) as exc:
+            if isinstance(exc, ObjectConflictError) or on_invalid == "raise":
+                raise
+            _skip_file(table, exc, on_invalid, summary)
+            continue
+        for reason, n in dropped.items():
+            summary.drop(reason, n)
+        work.append((found, photometry, None))
+    return work
+
+
+def _skip_file(path: Path, exc: Exception, on_invalid: str, summary: IngestSummary) -> None:
+    """In raise mode re-raise ``exc``; in drop mode log that ``path`` is skipped, and count it."""
+    if on_invalid == "raise":
+        raise exc
+    log.warning("skipped %s: %s", path, exc)
+    summary.drop("files.unreadable")
+
+
+def _given_objects(
+    objects: pd.DataFrame, positions: FirstPositions, on_invalid: str, summary: IngestSummary
+) -> pd.DataFrame:
+    """The ``objects`` table given apart, its positions checked by the one rule (they come first in a run)."""
+    ids = [str(v) for v in objects["object_id"]] if "object_id" in objects.columns else []
+    if not ids or not {"ra", "dec"} <= set(objects.columns):
+        return objects  # service.register names what is missing
+    positions.preload(ids)
+    moved = {}
+    for k, (oid, ra, dec) in enumerate(zip(ids, objects["ra"], objects["dec"])):
+        sep = positions.moved(oid, ra, dec) if pd.notna(ra) and pd.notna(dec) else None
+        if sep is not None:
+            moved[k] = positions.conflict(f"objects row {k} ({oid})", oid, sep)
+    if moved and on_invalid == "raise":
+        raise ObjectConflictError(_conflicts(moved))
+    for k, text in moved.items():
+        log.warning("skipped %s", text)
+    if moved:
+        summary.drop("objects.moved_position", len(moved))
+    return objects[[k not in moved for k in range(len(objects))]]
+
+
+def _conflicts(moved: dict[int, str]) -> str:
+    """One message for rows at another position than their object's first one."""
+    shown = "; ".join(list(moved.values())[:5]) + (f"; and {len(moved) - 5} more" if len(moved) > 5 else "")
+    return (f"{len(moved)} row(s) at another position than their object's: {shown}. "
+            'Fix them, or pass on_invalid="drop" to skip and count them.')

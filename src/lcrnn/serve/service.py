@@ -11,6 +11,7 @@ from lcrnn.data.io import read_table
 from lcrnn.data.tables import validate_galaxies, validate_objects
 from lcrnn.serve.incremental import IncrementalClassifier
 from lcrnn.serve.store import IngestResult, StateStore
+from lcrnn.serve.store.state import DEFAULT_POSITION_TOLERANCE_ARCSEC
 from lcrnn.serve.store.validation import Rows
 from lcrnn.train.run_dir import load_run
 
@@ -60,12 +61,17 @@ class ClassificationService:
         db_url: str,
         galaxies: pd.DataFrame | None = None,
         db_prefix: str = "lcrnn_",
+        position_tolerance_arcsec: float = DEFAULT_POSITION_TOLERANCE_ARCSEC,
     ) -> ClassificationService:
-        """Load a run directory (:func:`lcrnn.train.run_dir.load_run`) and open the store at ``db_url``."""
+        """Load a run directory (:func:`lcrnn.train.run_dir.load_run`) and open the store at ``db_url``.
+
+        ``position_tolerance_arcsec``: how far a registered object may move and stay the same object (see
+        :class:`~lcrnn.serve.store.StateStore`).
+        """
         model = load_run(model_dir)
         return cls(
             IncrementalClassifier.from_trained(model),
-            StateStore(db_url, prefix=db_prefix),
+            StateStore(db_url, prefix=db_prefix, position_tolerance_arcsec=position_tolerance_arcsec),
             galaxies,
             model.context_config,
         )
@@ -78,7 +84,7 @@ class ClassificationService:
         InvalidTableError
             From :func:`lcrnn.data.tables.validate_objects`, with ``invalid_rows`` naming the bad column.
         ObjectConflictError
-            If an id is already registered elsewhere on the sky.
+            If an id is already registered farther than the store's ``position_tolerance_arcsec``.
         """
         checked, _ = validate_objects(objects)
         context = compute_context(checked, self._catalogue, self.context_config)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
+from lcrnn.errors import InvalidConfigError
 from lcrnn.serve.incremental import IncrementalClassifier, ModelMismatchError
 from lcrnn.serve.store import queries
 from lcrnn.serve.store.database import chunks, open_engine, read_connection, write_transaction
@@ -20,7 +21,9 @@ from lcrnn.serve.store.observe import IngestResult, add_observations
 from lcrnn.serve.store.schema import define_tables
 from lcrnn.serve.store.validation import Rows, object_records, observation_arrays, upper_limit_arrays
 
-__all__ = ["StateStore"]
+__all__ = ["DEFAULT_POSITION_TOLERANCE_ARCSEC", "StateStore", "separation_arcsec"]
+
+DEFAULT_POSITION_TOLERANCE_ARCSEC = 1.0  # see StateStore: ~10x ZTF's astrometric scatter, < a seeing disc
 
 
 class StateStore:
@@ -35,6 +38,11 @@ class StateStore:
         Prepended to every table name, so several stores (or test runs) can share one database.
     busy_timeout_s
         How long a SQLite writer waits for another to finish before giving up.
+    position_tolerance_arcsec
+        How far a new position of a registered object may lie from the stored one and still be the same
+        object (the stored, first position is kept); farther is an :class:`ObjectConflictError` (409 in the
+        HTTP service). 1 arcsec by default: ZTF's astrometric scatter between detections of one source is
+        about 0.1 arcsec, while a different source is rarely closer than a seeing disc (~2 arcsec).
 
     Examples
     --------
@@ -44,7 +52,20 @@ class StateStore:
     >>> store.add_observations([{"object_id": "a", "mjd": 59000.1, "mag": 18.2, "mag_err": 0.05}], model)
     """
 
-    def __init__(self, url: str, *, prefix: str = "lcrnn_", busy_timeout_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "lcrnn_",
+        busy_timeout_s: float = 30.0,
+        position_tolerance_arcsec: float = DEFAULT_POSITION_TOLERANCE_ARCSEC,
+    ) -> None:
+        if not (math.isfinite(position_tolerance_arcsec) and position_tolerance_arcsec > 0):
+            raise InvalidConfigError(
+                "position_tolerance_arcsec must be a positive number of arcsec, "
+                f"got {position_tolerance_arcsec}."
+            )
+        self.position_tolerance_arcsec = float(position_tolerance_arcsec)
         self.url = sa.engine.make_url(url if "://" in url else f"sqlite:///{url}")
         self.prefix = prefix
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
@@ -129,22 +150,25 @@ class StateStore:
         InvalidTableError
             For an invalid id or position, an id given twice, or missing context.
         ObjectConflictError
-            If an id is already registered at a position more than 1 arcsec away.
+            If an id is already registered more than ``position_tolerance_arcsec`` away (within it, the
+            stored position is kept).
         """
         now = time.time()
         records = [{**r, "n_obs": 0, "created_at": now, "updated_at": now} for r in object_records(objects)]
 
         def work(conn: Connection) -> dict[str, int]:
-            o = self.objects.c
-            known: dict[str, tuple[float, float]] = {}
-            for chunk in chunks([r["object_id"] for r in records]):
-                q = sa.select(o.object_id, o.ra, o.dec).where(o.object_id.in_(chunk))
-                known.update({oid: (ra, dec) for oid, ra, dec in conn.execute(q)})
-            moved = [r["object_id"] for r in records if r["object_id"] in known and _moved(known, r)]
+            known = self._positions(conn, [r["object_id"] for r in records])
+            tolerance = self.position_tolerance_arcsec
+            moved = [
+                f"{r['object_id']} {sep:.2f} arcsec away"
+                for r in records
+                if r["object_id"] in known
+                and (sep := separation_arcsec(*known[r["object_id"]], r["ra"], r["dec"])) > tolerance
+            ]
             if moved:
                 raise ObjectConflictError(
-                    f"{len(moved)} object(s) are already registered at another position ({', '.join(moved[:5])}); "
-                    "use a new object_id for a new source."
+                    f"{len(moved)} object(s) are already registered at another position ({', '.join(moved[:5])}; "
+                    f"tolerance {tolerance:g} arcsec); use a new object_id for a new source."
                 )
             new = [r for r in records if r["object_id"] not in known]
             if new:
@@ -152,6 +176,19 @@ class StateStore:
             return {"created": len(new), "existing": len(records) - len(new)}
 
         return write_transaction(self.engine, work)
+
+    def positions(self, object_ids: Iterable[str]) -> dict[str, tuple[float, float]]:
+        """The stored ``(ra, dec)`` of those of ``object_ids`` that are registered."""
+        with self._read() as conn:
+            return self._positions(conn, object_ids)
+
+    def _positions(self, conn: Connection, object_ids: Iterable[str]) -> dict[str, tuple[float, float]]:
+        o = self.objects.c
+        out: dict[str, tuple[float, float]] = {}
+        for chunk in chunks(list(dict.fromkeys(object_ids))):
+            q = sa.select(o.object_id, o.ra, o.dec).where(o.object_id.in_(chunk))
+            out.update({oid: (ra, dec) for oid, ra, dec in conn.execute(q)})
+        return out
 
     def add_observations(
         self, observations: Rows, model: IncrementalClassifier, upper_limits: Rows | None = None
@@ -223,9 +260,8 @@ class StateStore:
             return queries.counts(conn, self.tables)
 
 
-def _moved(known: Mapping[str, tuple[float, float]], new: Mapping[str, Any]) -> bool:
-    """Whether a registration is more than 1 arcsec from the stored position (small-angle separation)."""
-    old = known[new["object_id"]]
-    dra = (new["ra"] - old[0] + 180.0) % 360.0 - 180.0
-    ddec = new["dec"] - old[1]
-    return math.hypot(dra * math.cos(math.radians(old[1])), ddec) * 3600.0 > 1.0
+def separation_arcsec(ra1: float, dec1: float, ra2: float, dec2: float) -> float:
+    """Angular distance between two positions in degrees, in arcsec (small-angle; exact enough below 1 deg)."""
+    dra = (ra2 - ra1 + 180.0) % 360.0 - 180.0
+    return math.hypot(dra * math.cos(math.radians(dec1)), dec2 - dec1) * 3600.0
+
