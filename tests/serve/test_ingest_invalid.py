@@ -14,6 +14,7 @@ import fastavro
 import pytest
 from fastapi.testclient import TestClient
 
+from lcrnn.errors import InvalidTableError
 from lcrnn.serve.app import ClassificationService, ServeConfig, create_app
 from lcrnn.serve.ingest import InvalidAlertError, ingest_files
 from lcrnn.serve.store import ObjectConflictError, StateStore
@@ -248,3 +249,31 @@ def test_cli_ingest_names_a_bad_alert_with_exit_2_and_counts_skips_in_its_summar
     assert lenient.exit_code == 0, lenient.output
     assert "1 new object(s), 1 detection(s) classified" in lenient.output
     assert "skipped 1 alerts.invalid_field" in lenient.output
+
+
+def test_many_bad_alerts_are_logged_one_line_each_then_one_summary_line(service, tmp_path, caplog):
+    schema, alerts = read(ALERT)
+    for k in range(25):
+        packet = copy.deepcopy(alerts[0])
+        packet["candid"] = packet["candidate"]["candid"] = k
+        packet["candidate"]["sigmapsf"] = None
+        alerts.append(packet)
+    spec = next(f for f in candidate_fields(schema) if f["name"] == "sigmapsf")
+    spec["type"] = ["null", spec["type"]]
+    with (tmp_path / "many.avro").open("wb") as handle:
+        fastavro.writer(handle, fastavro.parse_schema(schema), alerts)
+    with caplog.at_level(logging.WARNING, logger="lcrnn.serve"):
+        summary = ingest_files([tmp_path / "many.avro"], service, on_invalid="drop")
+    assert summary.dropped == {"alerts.invalid_field": 25} and summary.accepted == 23  # the real alert
+    lines = [r.message for r in caplog.records if r.name.startswith("lcrnn.serve")]
+    assert len(lines) == 21 and "candidate.sigmapsf is null" in lines[0]
+    assert "skipped 5 more bad alert(s)" in lines[-1]
+
+
+def test_unreadable_table_strict_names_it_lenient_skips_it(service, tmp_path):
+    (tmp_path / "broken.parquet").write_bytes(b"PAR1 not really parquet")
+    with pytest.raises(InvalidTableError, match=r"broken\.parquet"):
+        ingest_files([tmp_path / "broken.parquet", ALERT], service)
+    assert service.store.counts()["objects"] == 0
+    summary = ingest_files([tmp_path / "broken.parquet", ALERT], service, on_invalid="drop")
+    assert summary.dropped == {"files.unreadable": 1} and summary.accepted == 23
