@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 
 import fastavro
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
@@ -277,3 +278,15 @@ def test_unreadable_table_strict_names_it_lenient_skips_it(service, tmp_path):
     assert service.store.counts()["objects"] == 0
     summary = ingest_files([tmp_path / "broken.parquet", ALERT], service, on_invalid="drop")
     assert summary.dropped == {"files.unreadable": 1} and summary.accepted == 23
+
+
+def test_objects_table_at_another_position_follows_the_same_rule(service, tmp_path):
+    ingest_files([ALERT], service)
+    objects = pd.DataFrame({"object_id": ["ZTF17aaacxxf"], "ra": [75.2007803], "dec": [35.3613954 + 5 / 3600]})
+    pd.DataFrame({"object_id": ["ZTF17aaacxxf"], "mjd": [58600.0], "mag": [19.0], "mag_err": [0.1]}).to_csv(
+        tmp_path / "p.csv", index=False
+    )
+    with pytest.raises(ObjectConflictError, match=r"objects row 0 \(ZTF17aaacxxf\) is 5\.00 arcsec"):
+        ingest_files([tmp_path / "p.csv"], service, objects=objects)
+    summary = ingest_files([tmp_path / "p.csv"], service, objects=objects, on_invalid="drop")
+    assert summary.dropped == {"objects.moved_position": 1} and summary.accepted == 1
