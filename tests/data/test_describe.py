@@ -38,7 +38,8 @@ def hand_survey():
         {
             # Rows deliberately out of time order: statistics must sort by time within each object.
             "object_id": ["v1", "v1", "v1", "v1", "v2", "v2", "s1", "s1", "s1"],
-            "mjd": [100.0, 110.0, 130.0, 0.0, 50.0, 450.0, 10.0, 12.0, 20.0],
+            # Real MJDs (the data layer refuses relative times); every statistic below is a difference.
+            "mjd": np.array([100.0, 110.0, 130.0, 0.0, 50.0, 450.0, 10.0, 12.0, 20.0]) + 59000.0,
             "mag": [15.0, 16.0, 17.0, 14.0, 12.0, 12.0, 19.0, 18.0, 19.5],
             "mag_err": 0.05,
         }

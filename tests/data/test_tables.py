@@ -299,7 +299,7 @@ def test_error_names_only_the_first_few_ids():
     phot = pd.DataFrame(
         {
             "object_id": [f"id{i}" for i in range(8)],
-            "mjd": np.arange(8.0),
+            "mjd": 58000.0 + np.arange(8.0),
             "mag": np.full(8, 18.0),
             "mag_err": np.zeros(8),
         }
@@ -566,3 +566,61 @@ def test_catalogue_columns_come_from_the_same_alias_table():
     assert list(standardize_table(objs, "objects").columns) == ["object_id", "ra", "dec", "label"]
     assert find_column([" RA ", "ra_deg"], "ra") == " RA "  # the column's own name first, spaces ignored
     assert find_column(["type"], "label") is None  # a catalogue type is not an lcrnn label
+
+
+# --- plausible times and printable text (issue 13) -----------------------------------------------------------
+
+
+def test_julian_dates_are_refused_with_a_hint_to_subtract_2400000_5():
+    phot = make_photometry()
+    phot.loc[[1, 8], "mjd"] += 2_400_000.5  # JDs for two rows of objects a and c
+    with pytest.raises(InvalidLightCurveError, match=r"2 photometry rows with mjd outside the plausible range "
+                       r"\[15000, 100000\] -- values above 2,300,000 look like Julian Dates: subtract 2400000.5"
+                       r".*\(objects 'a', 'c'\)") as caught:
+        validate_photometry(phot)
+    assert caught.value.invalid_rows == {"mjd": [1, 8]}
+    with pytest.warns(LcrnnWarning, match="1 with mjd outside"):
+        frame, report = validate_survey(phot.drop(index=8), make_objects(), on_invalid="drop")
+    assert report.counts == {"photometry.mjd_out_of_range": 1} and 58010.5 + 2_400_000.5 not in frame.photometry.mjd
+
+
+@pytest.mark.parametrize("mjd", [0.0, 12.5, 1.0, -3.0, 1e300, 150_000.0])
+def test_relative_negative_and_absurd_times_are_refused(mjd):
+    phot = make_photometry()
+    phot.loc[4, "mjd"] = mjd
+    with pytest.raises(InvalidLightCurveError, match=r"mjd outside the plausible range") as caught:
+        validate_photometry(phot)
+    relative = 0 <= mjd < 10_000
+    assert ("days since the first observation" in str(caught.value)) == relative
+    assert ("Julian Dates" in str(caught.value)) == (mjd > 2_300_000)
+
+
+def test_the_mjd_range_is_configurable():
+    from lcrnn.data.tables import MjdRange
+
+    phot = make_photometry().assign(mjd=lambda f: f.mjd - 58000.0)  # a simulation's clock: days from 0
+    frame, _ = validate_photometry(phot, mjd_range=MjdRange(0.0, 1000.0))
+    assert len(frame) == len(phot)
+    with pytest.raises(InvalidLightCurveError, match=r"\[0, 1000\]"):
+        validate_photometry(make_photometry(), mjd_range=MjdRange(0.0, 1000.0))
+    with pytest.raises(ValueError, match="finite low < high"):
+        MjdRange(10.0, 5.0)
+
+
+@pytest.mark.parametrize("column", ["object_id", "band"])
+@pytest.mark.parametrize("char", ["\x00", "\n", "\x1b", "\x7f"])
+def test_nul_and_control_characters_in_photometry_text_are_refused(column, char):
+    phot = make_photometry().assign(band="g")
+    phot[column] = phot[column].astype(object)
+    phot.loc[5, column] = f"b{char}"
+    with pytest.raises(InvalidLightCurveError, match=f"1 photometry row with a NUL or control character in {column}"):
+        validate_photometry(phot)
+
+
+@pytest.mark.parametrize("column", ["object_id", "label"])
+def test_nul_in_object_ids_and_labels_is_refused(column):
+    objects = make_objects()
+    objects.loc[1, column] = "S\x00N"
+    with pytest.raises(InvalidTableError, match=f"1 object with a NUL or control character in {column}") as caught:
+        validate_objects(objects)
+    assert caught.value.invalid_rows == {column: [1]}

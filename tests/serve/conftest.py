@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -101,6 +104,31 @@ def _one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+POSTGRES_URL = os.environ.get("LCRNN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend_url(request, tmp_path):
+    """``(url, prefix)`` of an empty store on SQLite, then on PostgreSQL (skipped when unreachable)."""
+    import sqlalchemy as sa
+
+    from lcrnn.serve.store import StateStore
+
+    prefix = f"t{uuid.uuid4().hex[:10]}_"
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}", prefix
+        return
+    try:
+        engine = sa.create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        engine.dispose()
+    except (sa.exc.SQLAlchemyError, OSError, ImportError) as exc:  # no server (or driver) here
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL} ({type(exc).__name__}); set LCRNN_TEST_POSTGRES_URL")
+    yield POSTGRES_URL, prefix
+    StateStore(POSTGRES_URL, prefix=prefix).drop_all()
 
 
 @pytest.fixture(scope="session")

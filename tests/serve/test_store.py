@@ -12,7 +12,6 @@ import subprocess
 import sys
 import textwrap
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -24,36 +23,10 @@ from lcrnn.errors import InvalidLightCurveError
 from lcrnn.serve.incremental import ModelMismatchError
 from lcrnn.serve.store import ObjectConflictError, StateStore, UnknownObjectError
 
-POSTGRES_URL = os.environ.get("LCRNN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def _postgres_reason() -> str | None:
-    import sqlalchemy as sa
-
-    try:
-        engine = sa.create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
-        with engine.connect() as conn:
-            conn.exec_driver_sql("SELECT 1")
-        engine.dispose()
-        return None
-    except (sa.exc.SQLAlchemyError, OSError, ImportError) as exc:  # no server (or driver) for these tests
-        return (
-            f"PostgreSQL not reachable at {POSTGRES_URL} ({type(exc).__name__}); set LCRNN_TEST_POSTGRES_URL"
-        )
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store_url(request, tmp_path):
-    """(url, prefix) of an empty store; PostgreSQL tables get a unique prefix and are dropped afterwards."""
-    prefix = f"t{uuid.uuid4().hex[:10]}_"
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}", prefix
-        return
-    reason = _postgres_reason()
-    if reason:
-        pytest.skip(reason)
-    yield POSTGRES_URL, prefix
-    StateStore(POSTGRES_URL, prefix=prefix).drop_all()
+@pytest.fixture
+def store_url(backend_url):
+    """(url, prefix) of an empty store, on SQLite and on PostgreSQL (see conftest's ``backend_url``)."""
+    return backend_url
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from lcrnn.errors import InvalidTableError
 
-__all__ = ["DropReport", "RowChecker", "is_in", "missing_str", "not_finite"]
+__all__ = ["DropReport", "MjdRange", "RowChecker", "has_control", "is_in", "missing_str", "not_finite"]
 
 _N_NAMED = 5  # how many offending ids an error message names
 
@@ -25,6 +25,12 @@ _N_NAMED = 5  # how many offending ids an error message names
 # Plausible photometry: no survey magnitude is 50 or more from zero, and an error of 10 mag measures nothing.
 MAX_ABS_MAG = 50.0
 MAX_MAG_ERR = 10.0
+# Plausible times: MJD 15,000 (1899-12-31) to 100,000 (2132-08-31) covers every digitised plate archive and
+# every survey to come, while a Julian Date (~2,460,000), a time relative to the first observation (~0-1,000)
+# or an overflowed value is refused. lcrnn.data.tables.MjdRange makes it configurable.
+MJD_MIN = 15_000.0
+MJD_MAX = 100_000.0
+JD_OFFSET = 2_400_000.5  # JD - MJD
 
 _REASONS: dict[str, str] = {
     "missing_object_id": "with no object_id",
@@ -35,6 +41,10 @@ _REASONS: dict[str, str] = {
     "mag_out_of_range": f"with mag outside ({-MAX_ABS_MAG:g}, {MAX_ABS_MAG:g})",
     "large_mag_err": f"with mag_err >= {MAX_MAG_ERR:g} mag (not a measurement)",
     "missing_band": "with no band",
+    "mjd_out_of_range": "with mjd outside the plausible range",
+    "control_object_id": "with a NUL or control character in object_id",
+    "control_band": "with a NUL or control character in band",
+    "control_label": "with a NUL or control character in label",
     "duplicate_observation": "repeating an (object_id, mjd) pair already seen",
     "unknown_object": "of objects missing from the objects table",
     "dropped_object": "of objects dropped from the objects table",
@@ -46,6 +56,32 @@ _REASONS: dict[str, str] = {
     "duplicate_object_id": "repeating an object_id already seen",
     "no_photometry": "with no photometry",
 }
+@dataclass(frozen=True)
+class MjdRange:
+    """The plausible times of an observation, in MJD: ``low <= mjd <= high``.
+
+    The default, MJD 15,000-100,000 (1899-2132), covers the plate archives and every ground-based survey;
+    what falls outside is a Julian Date, a time relative to the first observation, or a corrupt value, each
+    of which would silently change a light curve's classification. Widen it for simulations on another clock.
+    """
+
+    low: float = MJD_MIN
+    high: float = MJD_MAX
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.low) and np.isfinite(self.high) and self.low < self.high):
+            raise ValueError(f"MjdRange needs finite low < high, got low={self.low}, high={self.high}.")
+
+    def describe(self, bad: np.ndarray) -> str:
+        """The range, and a hint of what the values ``bad`` (those outside it) probably are."""
+        hints = []
+        if np.any(bad > JD_OFFSET - 100_000):
+            hints.append(f"values above 2,300,000 look like Julian Dates: subtract {JD_OFFSET:.1f}")
+        if np.any((bad >= 0) & (bad < min(self.low, 10_000.0))):
+            hints.append("values near 0 look like days since the first observation: add its MJD")
+        return f" [{self.low:g}, {self.high:g}]" + (f" -- {'; '.join(hints)} --" if hints else "")
+
+
 _UNITS = {
     "photometry": ("photometry row", "photometry rows"),
     "objects": ("object", "objects"),
@@ -110,6 +146,7 @@ class RowChecker:
     frame: pd.DataFrame
     bad: np.ndarray = field(init=False)
     found: list[tuple[str, np.ndarray]] = field(default_factory=list)
+    details: dict[str, str] = field(default_factory=dict)  # reason -> text after its phrase (a range, a hint)
 
     def __post_init__(self) -> None:
         self.bad = np.zeros(len(self.frame), dtype=bool)
@@ -145,7 +182,7 @@ class RowChecker:
         parts = []
         for reason, mask in self.found:
             n = int(mask.sum())
-            detail = extra if reason == "unknown_label" else ""
+            detail = extra if reason == "unknown_label" else self.details.get(reason, "")
             parts.append(f"{n} {units[n != 1]} {_REASONS[reason]}{detail} ({self.where(mask)})")
         return f"the {self.table} table is invalid: {'; '.join(parts)}."
 
@@ -169,6 +206,14 @@ class RowChecker:
 def missing_str(values: pd.Series) -> np.ndarray:
     """True where a text value is missing or blank."""
     return (values.isna() | (values.str.strip() == "")).to_numpy(dtype=bool, na_value=True)
+
+
+def has_control(values: pd.Series) -> np.ndarray:
+    """True where a text value holds a NUL or another control character (no database or URL keeps them)."""
+    if values.dtype != object and not pd.api.types.is_string_dtype(values):
+        return np.zeros(len(values), dtype=bool)
+    found = values.astype("string").str.contains(r"[\x00-\x1f\x7f]", regex=True)
+    return found.to_numpy(dtype=bool, na_value=False)
 
 
 def not_finite(values: pd.Series) -> np.ndarray:

@@ -19,7 +19,17 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from lcrnn.data.checks import MAX_ABS_MAG, MAX_MAG_ERR, DropReport, RowChecker, is_in, missing_str, not_finite
+from lcrnn.data.checks import (
+    MAX_ABS_MAG,
+    MAX_MAG_ERR,
+    DropReport,
+    MjdRange,
+    RowChecker,
+    has_control,
+    is_in,
+    missing_str,
+    not_finite,
+)
 from lcrnn.data.schema import (
     COLUMN_ALIASES,
     DEFAULT_BAND,
@@ -35,6 +45,7 @@ __all__ = [
     "DEFAULT_BAND",
     "SCHEMAS",
     "DropReport",
+    "MjdRange",
     "OnInvalid",
     "Survey",
     "TableKind",
@@ -125,7 +136,9 @@ _REASON_COLUMN: dict[str, str] = {
     "missing_object_id": "object_id", "duplicate_object_id": "object_id", "nonfinite_mjd": "mjd",
     "duplicate_observation": "mjd", "nonfinite_mag": "mag", "nonfinite_mag_err": "mag_err",
     "nonpositive_mag_err": "mag_err", "large_mag_err": "mag_err",
-    "mag_out_of_range": "mag", "missing_band": "band", "nonfinite_ra": "ra", "ra_out_of_range": "ra",
+    "mag_out_of_range": "mag", "missing_band": "band", "mjd_out_of_range": "mjd",
+    "control_object_id": "object_id", "control_band": "band", "control_label": "label",
+    "nonfinite_ra": "ra", "ra_out_of_range": "ra",
     "nonfinite_dec": "dec", "dec_out_of_range": "dec", "unknown_label": "label",
 }
 
@@ -144,23 +157,33 @@ def _finish(
         raise
 
 
-def _photometry_rows(photometry: Any) -> RowChecker:
+def _photometry_rows(photometry: Any, mjd_range: MjdRange | None) -> RowChecker:
     """Standardize photometry and check each row on its own (every rule but the one against repeats)."""
     frame = standardize_table(photometry, "photometry")
     checker = RowChecker("photometry", frame)
     checker.check("missing_object_id", missing_str(frame["object_id"]))
+    checker.check("control_object_id", has_control(frame["object_id"]))
     for column in ("mjd", "mag", "mag_err"):
         checker.check(f"nonfinite_{column}", not_finite(frame[column]))
+    mjd_range = mjd_range or MjdRange()
+    mjd = frame["mjd"].to_numpy(dtype=np.float64, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        outside = (mjd < mjd_range.low) | (mjd > mjd_range.high)
+    checker.details["mjd_out_of_range"] = mjd_range.describe(mjd[outside & ~checker.bad])
+    checker.check("mjd_out_of_range", outside)
     with np.errstate(invalid="ignore"):
         checker.check("nonpositive_mag_err", frame["mag_err"].to_numpy() <= 0)
         checker.check("large_mag_err", frame["mag_err"].to_numpy() >= MAX_MAG_ERR)
         checker.check("mag_out_of_range", np.abs(frame["mag"].to_numpy()) >= MAX_ABS_MAG)
     checker.check("missing_band", missing_str(frame["band"]))
+    checker.check("control_band", has_control(frame["band"]))
     return checker
 
 
-def _photometry(photometry: Any, on_invalid: str) -> tuple[pd.DataFrame, DropReport]:
-    checker = _photometry_rows(photometry)
+def _photometry(
+    photometry: Any, on_invalid: str, mjd_range: MjdRange | None = None
+) -> tuple[pd.DataFrame, DropReport]:
+    checker = _photometry_rows(photometry, mjd_range)
     frame = checker.frame
     # Only rows that passed so far compete for (object_id, mjd): the first good copy is the one kept.
     good = ~checker.bad
@@ -176,6 +199,7 @@ def _objects(
     frame = standardize_table(objects, "objects")
     checker = RowChecker("objects", frame)
     checker.check("missing_object_id", missing_str(frame["object_id"]))
+    checker.check("control_object_id", has_control(frame["object_id"]))
     _check_sky(checker)
     extra = ""
     if "label" in frame.columns:
@@ -187,6 +211,7 @@ def _objects(
         else:
             unknown = present & ~is_in(labels, pd.Series(classes, dtype="str"))
             extra = f" ({', '.join(classes)})"
+        checker.check("control_label", has_control(labels))
         checker.check("unknown_label", unknown)
     good = ~checker.bad
     duplicated = np.zeros(len(frame), dtype=bool)
@@ -213,11 +238,15 @@ def _classes(classes: Any) -> tuple[str, ...] | None:
     return out
 
 
-def validate_photometry(photometry: Any, on_invalid: OnInvalid = "raise") -> tuple[pd.DataFrame, DropReport]:
+def validate_photometry(
+    photometry: Any, on_invalid: OnInvalid = "raise", mjd_range: MjdRange | None = None
+) -> tuple[pd.DataFrame, DropReport]:
     """Standardize the photometry table and check every row.
 
-    Rows fail when the ``object_id`` or ``band`` is missing, ``mjd``/``mag``/``mag_err`` is missing or not
-    finite, ``mag_err <= 0``, or the ``(object_id, mjd)`` pair repeats an earlier row.
+    Rows fail when the ``object_id`` or ``band`` is missing or holds a NUL or control character,
+    ``mjd``/``mag``/``mag_err`` is missing or not finite, ``mjd`` is outside ``mjd_range`` (the message
+    hints at a Julian Date or a relative time), ``|mag| >= 50``, ``mag_err <= 0`` or ``>= 10``, or the
+    ``(object_id, band, mjd)`` triple repeats an earlier row.
 
     Parameters
     ----------
@@ -227,6 +256,8 @@ def validate_photometry(photometry: Any, on_invalid: OnInvalid = "raise") -> tup
     on_invalid : {"raise", "drop"}
         ``"raise"``: raise on any bad row. ``"drop"``: drop bad rows (the first of repeated pairs is kept),
         count them in the report and warn with :class:`~lcrnn.errors.LcrnnWarning`.
+    mjd_range : MjdRange, optional
+        Plausible times; default MJD 15,000-100,000 (see :class:`MjdRange`).
 
     Returns
     -------
@@ -242,13 +273,13 @@ def validate_photometry(photometry: Any, on_invalid: OnInvalid = "raise") -> tup
         Also on a missing column, in either mode.
     """
     _check_on_invalid(on_invalid)
-    frame, report = _photometry(photometry, on_invalid)
+    frame, report = _photometry(photometry, on_invalid, mjd_range)
     _warn(report, stacklevel=2)
     return frame, report
 
 
 def validate_observations(
-    observations: Any, on_invalid: OnInvalid = "raise"
+    observations: Any, on_invalid: OnInvalid = "raise", mjd_range: MjdRange | None = None
 ) -> tuple[pd.DataFrame, DropReport]:
     """Standardize a batch of observations as it arrives in a stream and check every row.
 
@@ -261,6 +292,8 @@ def validate_observations(
     observations : DataFrame, dict of columns or astropy Table
         As for :func:`validate_photometry`; columns outside the schema (an alert id) are not returned.
     on_invalid : {"raise", "drop"}
+        As in :func:`validate_photometry`.
+    mjd_range : MjdRange, optional
         As in :func:`validate_photometry`.
 
     Returns
@@ -278,7 +311,7 @@ def validate_observations(
         maps each offending column to the positions of its bad rows. Also on a missing column.
     """
     _check_on_invalid(on_invalid)
-    checker = _photometry_rows(observations)
+    checker = _photometry_rows(observations, mjd_range)
     frame = _finish(checker, on_invalid, InvalidLightCurveError)
     report = checker.report()
     _warn(report, stacklevel=2)
@@ -355,6 +388,7 @@ def validate_survey(
     galaxies: Any = None,
     on_invalid: OnInvalid = "raise",
     classes: Any = None,
+    mjd_range: MjdRange | None = None,
 ) -> tuple[Survey, DropReport]:
     """Validate the three tables and their consistency: every observation has an object and vice versa.
 
@@ -369,6 +403,8 @@ def validate_survey(
         summary of everything dropped.
     classes : sequence of str, optional
         Allowed labels (see :func:`validate_objects`).
+    mjd_range : MjdRange, optional
+        Plausible times (see :func:`validate_photometry`).
 
     Returns
     -------
@@ -387,7 +423,7 @@ def validate_survey(
     """
     _check_on_invalid(on_invalid)
     allowed = _classes(classes)
-    phot, report = _photometry(photometry, on_invalid)
+    phot, report = _photometry(photometry, on_invalid, mjd_range)
     objs_in = standardize_table(objects, "objects")
     objs, objects_report = _objects(objs_in, on_invalid, allowed)
     report = report.merged(objects_report)

@@ -10,11 +10,14 @@ Routes (clients rely on them; each lives in a router of :mod:`lcrnn.serve.routes
 * ``POST /objects`` -- ``{object_id, ra, dec}``; the context (l, b, nearest-galaxy distance) is computed here.
 * ``POST /observations`` -- a list of ``{object_id, mjd, mag, mag_err, band?, alert_id?}``.
 * ``GET /objects/{object_id}`` -- ``probabilities`` keyed by class, ``n_obs``, ``history`` and the photometry.
+* ``DELETE /objects/{object_id}/observations/{mjd}`` -- retract a detection; the object is rebuilt from the rest.
+* ``DELETE /objects/{object_id}`` -- retract an object (its detections stay in the record of retractions).
 * ``GET /candidates?cls=SN&min_prob=0.7`` -- objects at or above the threshold, newest detection first.
 * ``GET /healthz`` -- liveness and database counts.
 
 Objects and observations are checked by the data layer's rules (:mod:`lcrnn.data.tables`), as on the batch
-route; a refused one gets a 422 that names the field. Writes need ``Authorization: Bearer <token>`` with the
+route; a refused one gets a 422 that names the field, and so does a body with ``NaN``, ``Infinity``, a
+boolean for a number or a control character in text (the 422 never echoes what JSON cannot hold). Writes need ``Authorization: Bearer <token>`` with the
 token from the ``LCRNN_API_TOKEN`` environment variable; request bodies larger than ``max_body_bytes`` are
 refused with 413.
 """
@@ -28,6 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 
 from lcrnn.data.context import ContextConfig
@@ -36,6 +40,7 @@ from lcrnn.serve.incremental import IncrementalClassifier
 from lcrnn.serve.limits import BodySizeLimit
 from lcrnn.serve.routes import objects, observations
 from lcrnn.serve.routes import status as status_routes
+from lcrnn.serve.routes.deps import validation_error
 from lcrnn.serve.service import ClassificationService, read_galaxies
 from lcrnn.serve.store import StateStore
 from lcrnn.version import __version__
@@ -80,7 +85,28 @@ def create_app(
         app.include_router(routes.router)
     app.mount("/ui", StaticFiles(directory=WEB_DIR, html=True), name="ui")
     app.add_middleware(BodySizeLimit, max_bytes=config.max_body_bytes)
+    app.add_exception_handler(RequestValidationError, validation_error)  # 422s that never echo NaN
+    app.openapi = _schema_with_classes(app, app.openapi)
     return app
+
+
+def _schema_with_classes(app: FastAPI, build: Callable[[], dict]) -> Callable[[], dict]:
+    """The OpenAPI schema, whose ``cls`` query parameters list the loaded model's classes (once it is loaded)."""
+
+    def openapi() -> dict:
+        service = getattr(app.state, "service", None)
+        if service is None or app.openapi_schema is not None:
+            return app.openapi_schema or build()
+        schema = build()
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                for parameter in operation.get("parameters", []):
+                    if parameter["name"] == "cls" and parameter["in"] == "query":
+                        parameter["schema"] = {"type": "string", "enum": list(service.model.classes),
+                                               "title": "Cls"}
+        return schema
+
+    return openapi
 
 
 def _lifespan(
@@ -91,6 +117,7 @@ def _lifespan(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service = open_service()
+        service.store.mjd_range = app.state.config.mjd_range
         app.state.service = service
         app.state.token = os.environ.get(token_env) or None
         app.state.token_env = token_env

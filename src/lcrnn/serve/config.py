@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from lcrnn.data.tables import MjdRange
+
 __all__ = ["ServeConfig"]
 
 
@@ -21,6 +23,9 @@ class ServeConfig:
     galaxies_path
         Galaxy catalogue (Parquet/CSV with ``ra``, ``dec``) for the nearest-galaxy distance; without it the
         distance is the dummy value for every object, as for a model trained without a catalogue.
+    mjd_range
+        Plausible detection times (default MJD 15,000-100,000, see :class:`lcrnn.data.tables.MjdRange`);
+        a detection outside it is refused with 422, with a hint when it looks like a Julian Date.
     max_body_bytes
         Larger request bodies get 413 (protects the service from a runaway client).
     max_batch
@@ -34,6 +39,7 @@ class ServeConfig:
     model_dir: Path | None = None
     db_url: str = "sqlite:///lcrnn.db"
     galaxies_path: Path | None = None
+    mjd_range: MjdRange = MjdRange()
     max_body_bytes: int = 4_000_000  # ~20k observations of JSON
     max_batch: int = 10_000
     token_env: str = "LCRNN_API_TOKEN"

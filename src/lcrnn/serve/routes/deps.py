@@ -1,18 +1,56 @@
-"""What the routes share: the service, the token check for writes, and the 422 for refused input."""
+"""What the routes share: the service, the token check for writes, the 422s, and the documented answers."""
 
 from __future__ import annotations
 
+import math
 import secrets
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from lcrnn.serve.config import ServeConfig
+from lcrnn.serve.routes.bodies import Error
 from lcrnn.serve.service import ClassificationService
 
-__all__ = ["Authorised", "ConfigDep", "ServiceDep", "check_class", "require_token", "unprocessable"]
+__all__ = ["Authorised", "ConfigDep", "ServiceDep", "check_class", "errors", "require_token", "unprocessable",
+           "validation_error"]
+
+_MEANING = {
+    400: "The body is not JSON.",
+    401: "No bearer token.",
+    403: "Wrong bearer token, or writes disabled on this server.",
+    404: "No such object (or observation).",
+    409: "The object is registered at another position.",
+    413: "The request body or batch is too large.",
+    422: "A field is missing, of the wrong type, not finite, or breaks a rule of the data layer.",
+}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route: each error status it can answer, with the :class:`Error` body."""
+    return {code: {"model": Error, "description": _MEANING[code]} for code in codes}
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with non-finite floats as text: JSON has no NaN or Infinity, so echoing them would fail."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    """FastAPI's 422 for a refused request, with every echoed input made JSON (``NaN`` becomes ``"nan"``)."""
+    detail = _finite(jsonable_encoder(exc.errors()))
+    return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
 _bearer = HTTPBearer(
     auto_error=False, description="The token in the server's LCRNN_API_TOKEN environment variable."

@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, status
 from lcrnn.errors import InvalidTableError
 from lcrnn.serve.incremental import ModelMismatchError
 from lcrnn.serve.routes.bodies import ObservationIn, ObservationsResult
-from lcrnn.serve.routes.deps import Authorised, ConfigDep, ServiceDep, unprocessable
+from lcrnn.serve.routes.deps import Authorised, ConfigDep, ServiceDep, errors, unprocessable
 from lcrnn.serve.store import UnknownObjectError
 
 __all__ = ["router"]
@@ -18,7 +18,7 @@ __all__ = ["router"]
 router = APIRouter(tags=["write"], dependencies=[Authorised])
 
 
-@router.post("/observations", response_model=ObservationsResult)
+@router.post("/observations", response_model=ObservationsResult, responses=errors(400, 401, 403, 404, 413, 422))
 def post_observations(body: list[ObservationIn], service: ServiceDep, config: ConfigDep) -> dict[str, Any]:
     """Store a batch of detections and return the updated probabilities of their objects.
 

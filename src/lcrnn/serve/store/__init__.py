@@ -12,12 +12,22 @@ Modules, one job each:
 * :mod:`~lcrnn.serve.store.schema` -- the SQL tables;
 * :mod:`~lcrnn.serve.store.database` -- the engine, durable SQLite settings, retried write transactions;
 * :mod:`~lcrnn.serve.store.observe` -- the write path of new photometry, step by step;
+* :mod:`~lcrnn.serve.store.retract` -- retraction of a detection or an object, and the rebuild;
 * :mod:`~lcrnn.serve.store.queries` -- the reads;
 * :mod:`~lcrnn.serve.store.state` -- :class:`StateStore`, which ties them together.
 """
 
 from lcrnn.serve.store.errors import ObjectConflictError, StoreError, UnknownObjectError
 from lcrnn.serve.store.observe import IngestResult
+from lcrnn.serve.store.retract import Retraction, UnknownObservationError
 from lcrnn.serve.store.state import StateStore
 
-__all__ = ["IngestResult", "ObjectConflictError", "StateStore", "StoreError", "UnknownObjectError"]
+__all__ = [
+    "IngestResult",
+    "ObjectConflictError",
+    "Retraction",
+    "StateStore",
+    "StoreError",
+    "UnknownObjectError",
+    "UnknownObservationError",
+]

@@ -24,7 +24,7 @@ from lcrnn.serve.store.database import chunks
 from lcrnn.serve.store.errors import UnknownObjectError
 from lcrnn.serve.store.schema import StoreTables
 
-__all__ = ["IngestResult", "add_observations"]
+__all__ = ["IngestResult", "add_observations", "prob_dict"]
 
 Columns = dict[str, np.ndarray]  # what lcrnn.serve.store.validation returns
 
@@ -67,7 +67,7 @@ def add_observations(
     current = [state_of(rows[i], model) for i in ids]
     updates = model.update_many(current, fresh, full_photometry(conn, tables, model, ids, current, fresh))
     # Rounded once, written thrice (objects, probabilities, the response).
-    probs = [_prob_dict(model.classes, u.state.probabilities) for u in updates]
+    probs = [prob_dict(model.classes, u.state.probabilities) for u in updates]
     now = time.time()
     insert_detections(conn, tables, new, now)
     write_states(conn, tables, ids, updates, probs, now)
@@ -100,15 +100,17 @@ def lock_objects(conn: Connection, tables: StoreTables, ids: list[str]) -> dict[
 
 
 def unseen(conn: Connection, tables: StoreTables, obs: Columns) -> np.ndarray:
-    """Which detections are new: neither stored nor earlier in this batch, by time or by alert id."""
+    """Which detections are new: neither stored (nor retracted) nor earlier in this batch, by time or alert id."""
     ob = tables.observations.c
     seen_mjd: set[tuple[str, float]] = set()
     for chunk in chunks(sorted(set(obs["object_id"].tolist()))):
         q = sa.select(ob.object_id, ob.mjd).where(ob.object_id.in_(chunk))
         seen_mjd.update((oid, float(m)) for oid, m in conn.execute(q))
     seen_alert: set[str] = set()
+    retracted = tables.retracted.c.alert_id  # a re-sent retracted alert stays retracted
     for chunk in chunks(sorted({a for a in obs["alert_id"] if a is not None})):
         seen_alert.update(conn.execute(sa.select(ob.alert_id).where(ob.alert_id.in_(chunk))).scalars())
+        seen_alert.update(conn.execute(sa.select(retracted).where(retracted.in_(chunk))).scalars())
     keep = np.zeros(len(obs["mjd"]), dtype=bool)
     for i, (oid, mjd, alert) in enumerate(zip(obs["object_id"], obs["mjd"].tolist(), obs["alert_id"])):
         if (oid, mjd) in seen_mjd or (alert is not None and alert in seen_alert):
@@ -303,5 +305,6 @@ def write_history(
     return len(rebuilt)
 
 
-def _prob_dict(classes: Sequence[str], probs: np.ndarray) -> dict[str, float]:
+def prob_dict(classes: Sequence[str], probs: np.ndarray) -> dict[str, float]:
+    """Class -> probability, rounded once to the 7 digits every table and response holds."""
     return dict(zip(classes, np.round(np.asarray(probs, np.float64), 7).tolist()))

@@ -65,6 +65,10 @@ def get_object(
         limits = sa.select(ul.mjd, ul.limit_mag, ul.band).where(ul.object_id == object_id)
         out["observations"] = [dict(r._mapping) for r in conn.execute(detections.order_by(ob.mjd))]
         out["upper_limits"] = [dict(r._mapping) for r in conn.execute(limits.order_by(ul.mjd))]
+        r = tables.retracted.c
+        taken_back = sa.select(r.mjd, r.mag, r.mag_err, r.band, r.alert_id, r.retracted_at)
+        taken_back = taken_back.where(r.object_id == object_id, r.scope == "observation")
+        out["retracted"] = [dict(x._mapping) for x in conn.execute(taken_back.order_by(r.retracted_at, r.id))]
     return out
 
 
@@ -93,7 +97,7 @@ def candidates(
 
 
 def counts(conn: Connection, tables: StoreTables) -> dict[str, int]:
-    """Rows of objects, detections, upper limits and history."""
+    """Rows of objects, detections, upper limits, history and retracted detections."""
     return {
         name: int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
         for name, table in (
@@ -101,5 +105,6 @@ def counts(conn: Connection, tables: StoreTables) -> dict[str, int]:
             ("observations", tables.observations),
             ("upper_limits", tables.upper_limits),
             ("history", tables.history),
+            ("retracted", tables.retracted),
         )
     }

@@ -26,6 +26,7 @@ class StoreTables:
     upper_limits: sa.Table
     probabilities: sa.Table
     history: sa.Table
+    retracted: sa.Table  # detections taken back (DELETE), kept with when and how: the record of retractions
 
 
 def define_tables(prefix: str) -> StoreTables:
@@ -93,17 +94,36 @@ def define_tables(prefix: str) -> StoreTables:
             sa.Column("mjd", sa.Double, nullable=False),
             sa.Column("probabilities", sa.JSON, nullable=False),  # list, in the model's class order
         ),
+        retracted=_photometry_table(  # no foreign key: the record outlives a retracted object
+            md,
+            p,
+            "retracted",
+            sa.Column("mag", sa.Double, nullable=False),
+            sa.Column("mag_err", sa.Double, nullable=False),
+            sa.Column("band", sa.String(16), nullable=False),
+            sa.Column("alert_id", sa.String(64), index=True),  # a re-sent retracted alert stays retracted
+            sa.Column("received_at", sa.Double, nullable=False),
+            sa.Column("retracted_at", sa.Double, nullable=False),
+            sa.Column("scope", sa.String(16), nullable=False),  # "observation" or "object" (all of it)
+            foreign_key=False,
+        ),
     )
 
 
-def _photometry_table(md: sa.MetaData, p: str, name: str, *columns: sa.SchemaItem) -> sa.Table:
+def _photometry_table(
+    md: sa.MetaData, p: str, name: str, *columns: sa.SchemaItem, foreign_key: bool = True
+) -> sa.Table:
     """A table of photometry: a row id, the object and the time, then ``columns``."""
+    object_id = sa.Column(
+        "object_id", sa.String(128), *([sa.ForeignKey(f"{p}objects.object_id")] if foreign_key else []),
+        nullable=False, index=not foreign_key,
+    )
     big_id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite autoincrements INTEGER only
     return sa.Table(
         f"{p}{name}",
         md,
         sa.Column("id", big_id, primary_key=True, autoincrement=True),
-        sa.Column("object_id", sa.String(128), sa.ForeignKey(f"{p}objects.object_id"), nullable=False),
+        object_id,
         sa.Column("mjd", sa.Double, nullable=False),
         *columns,
     )

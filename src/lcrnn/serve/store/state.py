@@ -13,11 +13,13 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
 from lcrnn.errors import InvalidConfigError
+from lcrnn.data.tables import MjdRange
 from lcrnn.serve.incremental import IncrementalClassifier, ModelMismatchError
 from lcrnn.serve.store import queries
 from lcrnn.serve.store.database import chunks, open_engine, read_connection, write_transaction
 from lcrnn.serve.store.errors import ObjectConflictError, StoreError
 from lcrnn.serve.store.observe import IngestResult, add_observations
+from lcrnn.serve.store.retract import Retraction, retract_object, retract_observation
 from lcrnn.serve.store.schema import define_tables
 from lcrnn.serve.store.validation import Rows, object_records, observation_arrays, upper_limit_arrays
 
@@ -51,6 +53,8 @@ class StateStore:
     ...                          "galaxy_dist_arcsec": 120}])  # doctest: +SKIP
     >>> store.add_observations([{"object_id": "a", "mjd": 59000.1, "mag": 18.2, "mag_err": 0.05}], model)
     """
+
+    mjd_range: MjdRange = MjdRange()  # plausible detection times; the service sets its configured range
 
     def __init__(
         self,
@@ -222,11 +226,31 @@ class StateStore:
         UnknownObjectError
             If any object was never registered (nothing is written).
         """
-        obs = observation_arrays(observations)
-        uls = upper_limit_arrays(upper_limits)
+        obs = observation_arrays(observations, self.mjd_range)
+        uls = upper_limit_arrays(upper_limits, self.mjd_range)
         if len(obs["mjd"]) == 0 and len(uls["mjd"]) == 0:
             return IngestResult()
         return write_transaction(self.engine, add_observations, self.tables, obs, uls, model)
+
+    def retract_observation(self, object_id: str, mjd: float, model: IncrementalClassifier) -> Retraction:
+        """Take back one detection and rebuild the object from the rest (see :mod:`~lcrnn.serve.store.retract`).
+
+        Raises
+        ------
+        UnknownObjectError, UnknownObservationError
+            If the object is not registered, or has no detection at ``mjd``.
+        """
+        return write_transaction(self.engine, retract_observation, self.tables, object_id, mjd, model)
+
+    def retract_object(self, object_id: str) -> Retraction:
+        """Take back an object: its detections are kept in the record of retractions, the rest removed.
+
+        Raises
+        ------
+        UnknownObjectError
+            If the object is not registered.
+        """
+        return write_transaction(self.engine, retract_object, self.tables, object_id)
 
     # --- reading ------------------------------------------------------------------------------------------
 

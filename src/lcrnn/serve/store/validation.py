@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from lcrnn.data.context import CONTEXT_COLUMNS
-from lcrnn.data.tables import DEFAULT_BAND, validate_objects, validate_observations
+from lcrnn.data.checks import has_control
+from lcrnn.data.tables import DEFAULT_BAND, MjdRange, validate_objects, validate_observations
 from lcrnn.errors import InvalidLightCurveError, InvalidTableError
 
 __all__ = ["Rows", "as_frame", "object_records", "observation_arrays", "upper_limit_arrays"]
@@ -42,7 +43,7 @@ def _texts(values: pd.Series | None, n: int, default: str | None) -> np.ndarray:
     return np.array([default if pd.isna(v) else str(v) for v in values.tolist()], dtype=object)
 
 
-def observation_arrays(rows: Rows) -> dict[str, np.ndarray]:
+def observation_arrays(rows: Rows, mjd_range: MjdRange | None = None) -> dict[str, np.ndarray]:
     """Detections as the store writes them, checked by :func:`lcrnn.data.tables.validate_observations`.
 
     Parameters
@@ -50,6 +51,8 @@ def observation_arrays(rows: Rows) -> dict[str, np.ndarray]:
     rows
         ``object_id, mjd, mag, mag_err`` and optional ``band`` and ``alert_id`` (column aliases accepted).
         An ``(object_id, mjd)`` pair may repeat: the store recognises repeats and ignores them.
+    mjd_range
+        Plausible times (default :class:`lcrnn.data.tables.MjdRange`).
 
     Returns
     -------
@@ -65,15 +68,23 @@ def observation_arrays(rows: Rows) -> dict[str, np.ndarray]:
     frame = as_frame(rows)
     if len(frame) == 0:
         return {**{c: np.zeros(0, dtype=object) for c in _TEXT}, **{c: np.zeros(0) for c in _NUMBERS}}
-    checked, _ = validate_observations(frame)  # raise mode: every row kept, in input order
+    checked, _ = validate_observations(frame, mjd_range=mjd_range)  # raise mode: every row kept, in order
     out = {c: checked[c].to_numpy(dtype=np.float64) for c in _NUMBERS}
     out["object_id"] = checked["object_id"].to_numpy(dtype=object)
     out["band"] = checked["band"].to_numpy(dtype=object)
     out["alert_id"] = _texts(frame.get("alert_id"), len(frame), None)
+    bad = np.flatnonzero(has_control(pd.Series(out["alert_id"], dtype=object)))
+    if len(bad):
+        exc = InvalidLightCurveError(
+            f"the observations are invalid: {len(bad)} row(s) with a NUL or control character in alert_id "
+            f"(rows {', '.join(map(str, bad[:_N_NAMED]))}). Send the alert id as printable text."
+        )
+        exc.problems, exc.invalid_rows = str(exc), {"alert_id": bad.tolist()}
+        raise exc
     return out
 
 
-def upper_limit_arrays(rows: Rows | None) -> dict[str, np.ndarray]:
+def upper_limit_arrays(rows: Rows | None, mjd_range: MjdRange | None = None) -> dict[str, np.ndarray]:
     """Non-detections as the store writes them: ``object_id``, ``mjd``, ``limit_mag``, ``band`` arrays.
 
     Raises
@@ -81,7 +92,8 @@ def upper_limit_arrays(rows: Rows | None) -> dict[str, np.ndarray]:
     InvalidTableError
         If a column is missing.
     InvalidLightCurveError
-        Naming the rows without an object id or with a non-finite ``mjd`` or ``limit_mag``.
+        Naming the rows without an object id, with a non-finite ``mjd`` or ``limit_mag``, or with ``mjd``
+        outside ``mjd_range`` (default :class:`lcrnn.data.tables.MjdRange`).
     """
     frame = as_frame(rows if rows is not None else [])
     n = len(frame)
@@ -98,13 +110,18 @@ def upper_limit_arrays(rows: Rows | None) -> dict[str, np.ndarray]:
     out = {c: values.to_numpy(dtype=np.float64) for c, values in numbers.items()}
     out["object_id"] = _texts(frame["object_id"], n, None)
     out["band"] = _texts(frame.get("band"), n, DEFAULT_BAND)
+    mjd_range = mjd_range or MjdRange()
+    with np.errstate(invalid="ignore"):
+        outside = (out["mjd"] < mjd_range.low) | (out["mjd"] > mjd_range.high)
     bad = np.equal(out["object_id"], None) | ~np.isfinite(out["mjd"]) | ~np.isfinite(out["limit_mag"])
+    bad |= outside
     if bad.any():
         rows_bad = np.flatnonzero(bad)
         more = f" and {len(rows_bad) - _N_NAMED} more" if len(rows_bad) > _N_NAMED else ""
         raise InvalidLightCurveError(
-            f"the upper_limits table is invalid: {len(rows_bad)} row(s) with no object_id, or with mjd or "
-            f"limit_mag missing, infinite or not a number (rows {', '.join(map(str, rows_bad[:_N_NAMED]))}"
+            f"the upper_limits table is invalid: {len(rows_bad)} row(s) with no object_id, with mjd or "
+            f"limit_mag missing, infinite or not a number, or with mjd outside"
+            f"{mjd_range.describe(out['mjd'][outside])} (rows {', '.join(map(str, rows_bad[:_N_NAMED]))}"
             f"{more}). Fix these rows or leave them out."
         )
     return out
