@@ -207,14 +207,6 @@ def _model_errors() -> Iterator[None]:
         raise typer.BadParameter(str(error), param_hint="--model") from None
 
 
-def _run_dir(path: Path) -> Path:
-    """The --model directory, checked before slow work starts."""
-    from lcrnn.train.run_dir import require_run_dir
-
-    with _model_errors():
-        return require_run_dir(path)
-
-
 @app.command()
 def version() -> None:
     """Print the installed lcrnn version."""

@@ -45,7 +45,7 @@ _REASONS: dict[str, str] = {
     "control_object_id": "with a NUL or control character in object_id",
     "control_band": "with a NUL or control character in band",
     "control_label": "with a NUL or control character in label",
-    "duplicate_observation": "repeating an (object_id, mjd) pair already seen",
+    "duplicate_observation": "repeating an (object_id, band, mjd) triple already seen",
     "unknown_object": "of objects missing from the objects table",
     "dropped_object": "of objects dropped from the objects table",
     "nonfinite_ra": "with ra missing, infinite or not a number",

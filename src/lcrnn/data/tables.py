@@ -185,10 +185,11 @@ def _photometry(
 ) -> tuple[pd.DataFrame, DropReport]:
     checker = _photometry_rows(photometry, mjd_range)
     frame = checker.frame
-    # Only rows that passed so far compete for (object_id, mjd): the first good copy is the one kept.
+    # Only rows that passed so far compete for (object_id, band, mjd): the first good copy is the one kept.
+    # Observations in different bands at the same time are both kept (choosing a band is the caller's step).
     good = ~checker.bad
     duplicated = np.zeros(len(frame), dtype=bool)
-    duplicated[good] = frame.loc[good].duplicated(["object_id", "mjd"], keep="first").to_numpy()
+    duplicated[good] = frame.loc[good].duplicated(["object_id", "band", "mjd"], keep="first").to_numpy()
     checker.check("duplicate_observation", duplicated)
     return _finish(checker, on_invalid, InvalidLightCurveError), checker.report()
 
