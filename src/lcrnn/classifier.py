@@ -11,7 +11,9 @@ shorthands such as ``rnn="lstm"`` or ``epochs=20`` set their fields. A fitted cl
 from __future__ import annotations
 
 import dataclasses
+import logging
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +35,10 @@ from lcrnn.train.config import TrainConfig
 from lcrnn.train.loop import train
 from lcrnn.train.run_dir import TrainedModel, load_run, save_run
 
-__all__ = ["Classifier", "order_classes", "split_settings"]
+__all__ = ["PAPER_CLASS_ORDER", "Classifier", "check_labels", "order_classes", "split_settings"]
 
 PAPER_CLASS_ORDER = ("VS", "SN", "AGN")
+logger = logging.getLogger(__name__)
 
 # Fitted attributes, scikit-learn style, read from the TrainedModel the classifier holds.
 _FITTED = {
@@ -53,11 +56,37 @@ _FITTED = {
 }
 
 
-def order_classes(labels) -> tuple[str, ...]:
-    """Classes present in `labels`: the paper's VS, SN, AGN first in that order, any others after, sorted."""
+def order_classes(labels, classes: Sequence[str] | None = None) -> tuple[str, ...]:
+    """Classes present in `labels`: those of `classes` in its order (default: the paper's VS, SN, AGN), any
+    others after, sorted."""
     present = set(pd.Series(labels).dropna().astype(str))
-    known = [c for c in PAPER_CLASS_ORDER if c in present]
+    known = [c for c in (PAPER_CLASS_ORDER if classes is None else classes) if c in present]
     return tuple(known + sorted(present - set(known)))
+
+
+def check_labels(labels, classes: Sequence[str] | None = None) -> tuple[str, ...]:
+    """The classes to train on (`classes`, default the paper's VS, SN, AGN); a label outside them is an error.
+
+    Raises
+    ------
+    InvalidTableError
+        Naming each stray label with its count and the ways to fix it: map it, drop it, or name it a class.
+    """
+    expected = PAPER_CLASS_ORDER if classes is None else tuple(str(c) for c in classes)
+    if len(set(expected)) != len(expected) or not all(expected):
+        raise InvalidConfigError(f"classes must be distinct, non-empty labels; got {list(expected)}.")
+    present = pd.Series(labels).dropna().astype(str)
+    stray = present[~present.isin(expected)].value_counts()
+    if len(stray):
+        listing = ", ".join(f"{label!r} ({n} object{'s' * (n != 1)})" for label, n in stray.items())
+        every = [*expected, *stray.index]
+        default = "" if classes is not None else " (the paper's, the default)"
+        raise InvalidTableError(
+            f"labels outside the classes {list(expected)}{default}: {listing}. Map them to these classes (a "
+            "label mapping file, as `lcrnn label --mapping` and `lcrnn import --mapping` read), drop them "
+            "(on_invalid=\"drop\"), or train on them too by naming every class: "
+            f"classes={every} (lcrnn train --classes {','.join(every)}).")
+    return expected
 
 
 def split_settings(network: NetworkConfig | None = None, train: TrainConfig | None = None,
@@ -166,20 +195,30 @@ class Classifier:
 
     def fit(self, photometry: pd.DataFrame, objects: pd.DataFrame, galaxies: pd.DataFrame | None = None,
             split: Split | None = None, checkpoint_dir: str | Path | None = None,
-            on_invalid: str = "raise") -> Classifier:
+            on_invalid: str = "raise", classes: Sequence[str] | None = None) -> Classifier:
         """Train on every labelled object; `split` (default: stratified 70/30, then 30 % of train) decides which
-        objects train, which validate (model selection) and which are held out for testing."""
-        survey, _ = validate_survey(photometry, objects, galaxies, on_invalid=on_invalid)
+        objects train, which validate (model selection) and which are held out for testing.
+
+        `classes` are the labels to train on (default: the paper's VS, SN, AGN); a label outside them is an
+        error naming it (see :func:`check_labels`), or with ``on_invalid="drop"`` its objects are dropped.
+        The classes found and their counts are logged (logger ``lcrnn.classifier``, level INFO).
+        """
+        expected = check_labels([], classes)
+        survey, _ = validate_survey(photometry, objects, galaxies, on_invalid=on_invalid,
+                                    classes=expected if on_invalid == "drop" else None)
         if "label" not in survey.objects.columns or survey.objects["label"].isna().any():
             raise InvalidTableError("fit needs a 'label' for every object in the objects table")
-        classes = order_classes(survey.objects["label"])
+        check_labels(survey.objects["label"], classes)
+        classes = order_classes(survey.objects["label"], expected)
+        found = survey.objects["label"].astype(str).value_counts()
+        logger.info("training on %d classes: %s", len(classes), ", ".join(f"{c} {found[c]}" for c in classes))
         if len(classes) < 2:
             raise InvalidTableError(f"fit needs at least two classes, got {list(classes)}")
         context = compute_context(survey.objects, survey.galaxies, self.context)
         labels = survey.objects["label"].astype(str).to_numpy()
         seqs = build_sequences(survey.photometry, context=context, labels=labels, classes=classes,
                                max_len=self.network.max_len)
-        split = split or make_split(seqs.object_ids, seqs.labels, seed=self.train.seed)
+        split = split or make_split(seqs.object_ids, seqs.labels, seed=self.train.seed, classes=classes)
         part = split.part_of(seqs.object_ids)
         train_set, val_set = seqs.subset(np.flatnonzero(part == "train")), seqs.subset(np.flatnonzero(part == "val"))
         if len(train_set) == 0 or len(val_set) == 0:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from lcrnn.cli._common import _model_errors, _run_dir, app
+from lcrnn.cli._common import _model_errors, app
 
 
 @app.command()
@@ -26,9 +26,16 @@ def serve(
     import torch
     import uvicorn
 
+    from lcrnn.data.io import read_table
     from lcrnn.serve.app import ServeConfig, create_app
+    from lcrnn.train.run_dir import load_run
 
-    _run_dir(model)
+    # Everything the service will load is checked before uvicorn starts, so a mistake is one message here
+    # rather than a failed start-up after the server has announced itself.
+    with _model_errors():
+        load_run(model)
+    if galaxies is not None:
+        read_table(galaxies, "galaxies")
     if not os.environ.get("LCRNN_API_TOKEN"):
         typer.echo("warning: LCRNN_API_TOKEN is not set, so every write will be refused (403).", err=True)
     torch.set_num_threads(torch_threads)
