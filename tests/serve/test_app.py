@@ -187,7 +187,9 @@ def test_oversized_requests_get_413(served):
 def test_unknown_objects_404_and_conflicting_registration_409(served):
     client, *_ = served
     resp = client.post(
-        "/observations", json=[{"object_id": "ghost", "mjd": 1.0, "mag": 18.0, "mag_err": 0.1}], headers=AUTH
+        "/observations",
+        json=[{"object_id": "ghost", "mjd": 59000.0, "mag": 18.0, "mag_err": 0.1}],
+        headers=AUTH,
     )
     assert resp.status_code == 404 and "ghost" in resp.json()["detail"]
     assert client.get("/objects/ghost").status_code == 404

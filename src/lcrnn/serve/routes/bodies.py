@@ -1,18 +1,19 @@
 """Request and response bodies: the shape of the JSON, for parsing and for the OpenAPI schema.
 
 They declare types, required fields and the lengths the database columns hold, strictly: numbers must be JSON
-numbers and finite (``true``, ``"1.5"``, ``NaN``, ``Infinity`` and ``1e400`` are refused), text holds no NUL
-or control character, and an object id is usable as one URL path segment. The rules on values (plausible
-times, magnitudes and errors, positions on the sky) are the data layer's, applied by the service
-(:mod:`lcrnn.data.tables`), so that the service accepts exactly what the batch ``Classifier`` accepts.
+numbers (``true`` and ``"1.5"`` are refused) and a new object's id is usable as one URL path segment. The rules
+on values (finite, plausible times, magnitudes and errors, positions on the sky, text without NUL or control
+characters) are the data layer's, applied by the service (:mod:`lcrnn.data.tables`) in its words, so that the
+service accepts exactly what the batch ``Classifier`` accepts; the schema shows them (``json_schema_extra``).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from lcrnn.data.checks import MAX_ABS_MAG, MAX_MAG_ERR, MJD_MAX, MJD_MIN
 from lcrnn.data.tables import DEFAULT_BAND
@@ -28,18 +29,32 @@ OBJECT_ID_PATTERN = rf"^[^/.{_BLANK}][^/{_BLANK}]*$"
 _PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # any text without NUL or control characters
 _OBJECT_ID_RE = re.compile(OBJECT_ID_PATTERN)
 
-Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]  # a finite JSON number, not a bool
-_BAND = rf"^[^\x00-\x1f\x7f]*[^{_BLANK}][^\x00-\x1f\x7f]*$"  # printable, not blank
+Number = Annotated[float, Field(strict=True)]  # a JSON number, not a bool or text; NaN is the data layer's
+_BAND = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"  # printable, not blank (str.strip)
 
 # The data layer's ranges, shown in the schema (JSON Schema keywords); the data layer enforces them, with its
 # messages, and the mjd range as the server is configured.
 _RA = {"minimum": 0.0, "exclusiveMaximum": 360.0}
 _DEC = {"minimum": -90.0, "maximum": 90.0}
 _MJD = {"minimum": MJD_MIN, "maximum": MJD_MAX}
-# Magnitudes are float32 in the data layer: a hair inside its limits, so that no accepted value rounds onto
-# one (49.9999999 becomes 50.0, 1e-50 becomes 0.0).
+# Magnitudes are float32 in the data layer, which rounds 49.9999999 onto its limit of 50 and 1e-50 onto 0: the
+# schema's limits lie a hair inside, and the hair itself is refused here (the data layer refuses the rest).
 _MAG_LIMIT = MAX_ABS_MAG - 1e-5
-_MAG_ERR_LIMITS = {"ge": 1e-44, "lt": MAX_MAG_ERR - 1e-5}
+_ERR_LOW, _ERR_HIGH = 1e-44, MAX_MAG_ERR - 1e-5
+_MAG = {"exclusiveMinimum": -_MAG_LIMIT, "exclusiveMaximum": _MAG_LIMIT}
+_MAG_ERR = {"minimum": _ERR_LOW, "exclusiveMaximum": _ERR_HIGH}
+
+
+def _mag_off_edge(value: float) -> float:
+    if math.isfinite(value) and _MAG_LIMIT <= abs(value) < MAX_ABS_MAG:
+        raise ValueError(f"|mag| must be below {_MAG_LIMIT} (as float32 it would round onto {MAX_ABS_MAG:g})")
+    return value
+
+
+def _err_off_edge(value: float) -> float:
+    if 0 < value < _ERR_LOW or _ERR_HIGH <= value < MAX_MAG_ERR:
+        raise ValueError(f"mag_err must be in [{_ERR_LOW:g}, {_ERR_HIGH}) (float32 rounds it onto a limit)")
+    return value
 
 
 def is_object_id(text: str) -> bool:
@@ -63,15 +78,19 @@ class ObservationIn(BaseModel):
     """One detection. ``alert_id`` (e.g. a ZTF candid) makes re-sent alerts recognisable."""
 
     model_config = ConfigDict(extra="forbid")
-    object_id: str = Field(min_length=1, max_length=128, pattern=OBJECT_ID_PATTERN)
+    object_id: str = Field(max_length=128, json_schema_extra={"pattern": OBJECT_ID_PATTERN})  # else 404
     mjd: Number = Field(
         description=f"Time of the observation [MJD]; by default within [{MJD_MIN:g}, {MJD_MAX:g}] "
         "(a Julian Date or a relative time is refused with a hint).",
         json_schema_extra=_MJD,
     )
-    mag: Number = Field(description="Magnitude, |mag| < 50.", gt=-_MAG_LIMIT, lt=_MAG_LIMIT)
-    mag_err: Number = Field(description="Magnitude error, in (0, 10).", **_MAG_ERR_LIMITS)
-    band: str = Field(default=DEFAULT_BAND, min_length=1, max_length=16, pattern=_BAND)
+    mag: Annotated[Number, AfterValidator(_mag_off_edge)] = Field(
+        description="Magnitude, |mag| < 50.", json_schema_extra=_MAG
+    )
+    mag_err: Annotated[Number, AfterValidator(_err_off_edge)] = Field(
+        description="Magnitude error, in (0, 10).", json_schema_extra=_MAG_ERR
+    )
+    band: str = Field(default=DEFAULT_BAND, max_length=16, json_schema_extra={"pattern": _BAND})
     alert_id: Annotated[str, Field(max_length=64, pattern=_PRINTABLE)] | StrictInt | None = Field(
         default=None, description="Text, or an integer such as a ZTF candid (stored as text)."
     )
