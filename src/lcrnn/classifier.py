@@ -21,7 +21,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from lcrnn.data.context import CONTEXT_COLUMNS, ContextConfig, compute_context
+from lcrnn.data.context import (
+    CONTEXT_COLUMNS,
+    ContextConfig,
+    catalogue_fingerprint,
+    check_catalogue,
+    compute_context,
+)
 from lcrnn.data.scaling import FeatureScaler
 from lcrnn.data.sequences import SequenceSet, build_sequences
 from lcrnn.data.splits import Split, make_split
@@ -122,6 +128,9 @@ class Classifier:
         Galaxy cross-match radius and the dummy distance beyond it.
     progress : bool
         Progress bars during fit.
+    allow_missing_catalogue : bool
+        Predict without a galaxy catalogue although the model was trained with one (every object then gets
+        the dummy galaxy distance). By default that is refused; each prediction method can also opt out.
     **settings
         Shorthands for fields of either config, e.g. ``rnn="lstm"``, ``hidden=100``, ``epochs=20``,
         ``use_context=False``.
@@ -133,10 +142,14 @@ class Classifier:
     """
 
     def __init__(self, network: NetworkConfig | None = None, train: TrainConfig | None = None,
-                 context: ContextConfig | None = None, *, progress: bool = True, **settings: Any) -> None:
+                 context: ContextConfig | None = None, *, progress: bool = True,
+                 allow_missing_catalogue: bool = False, **settings: Any) -> None:
         self.network, self.train = split_settings(network, train, **settings)
         self.context = context if context is not None else ContextConfig()
         self.progress = progress
+        self.allow_missing_catalogue = allow_missing_catalogue
+        self.catalogue_note: str | None = None  # what the last prediction said about its catalogue, if anything
+        self._catalogues_warned: set[str] = set()
 
     def __getattr__(self, name: str) -> Any:
         # Only reached when normal lookup fails: fitted attributes and config fields as read-only shorthands.
@@ -163,25 +176,44 @@ class Classifier:
 
     # --- data preparation ---------------------------------------------------------------------------------
 
-    def _context_frame(self, objects: pd.DataFrame, galaxies: pd.DataFrame | None) -> pd.DataFrame:
-        """Context for `objects`: taken from its columns when present, else cross-matched against `galaxies`."""
+    def _check_catalogue(self, galaxies: pd.DataFrame | None, source: Any, allow_missing: bool | None) -> None:
+        """Refuse a context model without its catalogue unless opted out; warn once about another catalogue."""
+        allow = self.allow_missing_catalogue if allow_missing is None else allow_missing
+        check = check_catalogue(
+            self.model_.galaxies, catalogue_fingerprint(galaxies, source), uses_context=self.use_context,
+            allow_missing=allow, give_hint="galaxies=<table>; lcrnn predict: --galaxies FILE or galaxies.parquet "
+            "in the survey directory", opt_out_hint="allow_missing_catalogue=True (lcrnn predict --no-galaxies)")
+        self.catalogue_note = check.message
+        if check.message is not None and check.message not in self._catalogues_warned:
+            self._catalogues_warned.add(check.message)
+            warnings.warn(check.message, LcrnnWarning, stacklevel=4)
+
+    def _context_frame(self, objects: pd.DataFrame, galaxies: pd.DataFrame | None, source: Any = None,
+                       allow_missing: bool | None = None, given: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Context for the validated `objects`: taken from the columns of the objects table as `given` when it
+        has them (validation keeps only the schema's columns), else cross-matched against `galaxies`."""
         config = self.model_.context_config if "model_" in self.__dict__ else self.context
-        if all(c in objects.columns for c in CONTEXT_COLUMNS):
-            return objects[["object_id", *CONTEXT_COLUMNS]].reset_index(drop=True)
-        if galaxies is None and self.use_context:
-            warnings.warn(
-                "no galaxy catalogue given: every object gets the dummy galaxy distance "
-                f"({config.dummy_distance_arcsec}\"), which the model reads as 'no galaxy within "
-                f"{config.max_distance_arcsec}\"'. Pass the catalogue the model was trained with.",
-                LcrnnWarning, stacklevel=3)
+        given = objects if given is None else given
+        if all(c in given.columns for c in CONTEXT_COLUMNS):
+            carried = given[["object_id", *CONTEXT_COLUMNS]].astype({"object_id": str})
+            return objects[["object_id"]].merge(carried, on="object_id", how="left").reset_index(drop=True)
+        self._check_catalogue(galaxies, source, allow_missing)
         return compute_context(objects, galaxies, config)
 
     def prepare(self, photometry: pd.DataFrame, objects: pd.DataFrame, galaxies: pd.DataFrame | None = None,
-                first_n: int | None = None, on_invalid: str = "raise") -> SequenceSet:
-        """Validated, unscaled sequences with context (and labels when `objects` has them) for a fitted model."""
+                first_n: int | None = None, on_invalid: str = "raise",
+                allow_missing_catalogue: bool | None = None) -> SequenceSet:
+        """Validated, unscaled sequences with context (and labels when `objects` has them) for a fitted model.
+
+        A model that reads context needs `galaxies` (or objects carrying the context columns): without it
+        :class:`~lcrnn.data.context.MissingCatalogueError` names the catalogue the model was trained with,
+        unless `allow_missing_catalogue` (default: the classifier's attribute) opts out. A catalogue other
+        than the training one gives one :class:`~lcrnn.errors.LcrnnWarning` naming both.
+        """
         self._check_fitted()
         survey, _ = validate_survey(photometry, objects, galaxies, on_invalid=on_invalid)
-        context = self._context_frame(survey.objects, survey.galaxies)
+        context = self._context_frame(survey.objects, survey.galaxies, _source_of(galaxies), allow_missing_catalogue,
+                                      given=objects)
         labels = None
         if "label" in survey.objects.columns and survey.objects["label"].notna().all():
             unknown = sorted(set(survey.objects["label"].astype(str)) - set(self.classes_))
@@ -215,6 +247,7 @@ class Classifier:
         if len(classes) < 2:
             raise InvalidTableError(f"fit needs at least two classes, got {list(classes)}")
         context = compute_context(survey.objects, survey.galaxies, self.context)
+        catalogue = catalogue_fingerprint(survey.galaxies, _source_of(galaxies))
         labels = survey.objects["label"].astype(str).to_numpy()
         seqs = build_sequences(survey.photometry, context=context, labels=labels, classes=classes,
                                max_len=self.network.max_len)
@@ -230,7 +263,7 @@ class Classifier:
             network=MixedInputRNN(self.network, n_classes=len(classes)), classes=classes,
             network_config=self.network, train_config=self.train, context_config=self.context,
             scaler=FeatureScaler().fit(train_set), split=split,
-            class_counts={c: int(n) for c, n in zip(classes, counts)})
+            class_counts={c: int(n) for c, n in zip(classes, counts)}, galaxies=catalogue)
         result = train(model.network, _network_inputs(model, train_set), _network_inputs(model, val_set),
                        self.train, checkpoint_dir=checkpoint_dir, progress=self.progress)
         model.network.to("cpu").eval()
@@ -259,26 +292,31 @@ class Classifier:
         return embed(self.network_, data, batch_size=batch_size)
 
     def predict_proba(self, photometry: pd.DataFrame, objects: pd.DataFrame, galaxies: pd.DataFrame | None = None,
-                      first_n: int | None = None, on_invalid: str = "raise") -> pd.DataFrame:
-        """A DataFrame `object_id, p_<class>...` (one row per object, the objects table's order)."""
-        seqs = self.prepare(photometry, objects, galaxies, first_n=first_n, on_invalid=on_invalid)
+                      first_n: int | None = None, on_invalid: str = "raise",
+                      allow_missing_catalogue: bool | None = None) -> pd.DataFrame:
+        """A DataFrame `object_id, p_<class>...` (one row per object, the objects table's order); the
+        catalogue rule is :meth:`prepare`'s."""
+        seqs = self.prepare(photometry, objects, galaxies, first_n=first_n, on_invalid=on_invalid,
+                            allow_missing_catalogue=allow_missing_catalogue)
         proba = self.predict_proba_sequences(seqs)
         frame = pd.DataFrame(proba, columns=[f"p_{c}" for c in self.classes_])
         frame.insert(0, "object_id", seqs.object_ids)
         return frame
 
     def predict(self, photometry: pd.DataFrame, objects: pd.DataFrame, galaxies: pd.DataFrame | None = None,
-                first_n: int | None = None) -> pd.DataFrame:
+                first_n: int | None = None, allow_missing_catalogue: bool | None = None) -> pd.DataFrame:
         """`predict_proba` plus a `predicted` column holding the most probable class."""
-        frame = self.predict_proba(photometry, objects, galaxies, first_n=first_n)
+        frame = self.predict_proba(photometry, objects, galaxies, first_n=first_n,
+                                   allow_missing_catalogue=allow_missing_catalogue)
         columns = [f"p_{c}" for c in self.classes_]
         frame["predicted"] = np.asarray(self.classes_)[frame[columns].to_numpy().argmax(axis=1)]
         return frame
 
     def predict_proba_over_time(self, photometry: pd.DataFrame, objects: pd.DataFrame,
-                                galaxies: pd.DataFrame | None = None) -> pd.DataFrame:
+                                galaxies: pd.DataFrame | None = None,
+                                allow_missing_catalogue: bool | None = None) -> pd.DataFrame:
         """The real-time view: one row per object and observation k = 1..max_len, the probabilities after k."""
-        seqs = self.prepare(photometry, objects, galaxies)
+        seqs = self.prepare(photometry, objects, galaxies, allow_missing_catalogue=allow_missing_catalogue)
         frames = []
         for k in range(1, int(seqs.lengths.max()) + 1):
             has_k = np.flatnonzero(seqs.lengths >= k)
@@ -321,6 +359,11 @@ class Classifier:
         fitted = f", classes={list(self.classes_)}" if "model_" in self.__dict__ else ""
         return (f"Classifier(rnn={self.rnn!r}, loss={self.loss!r}, gamma={self.gamma}, hidden={self.hidden}, "
                 f"dense={self.dense}, use_context={self.use_context}{fitted})")
+
+
+def _source_of(galaxies: Any) -> Any:
+    """The file a galaxy table was read from (:func:`lcrnn.data.io.read_table` records it), or None."""
+    return getattr(galaxies, "attrs", {}).get("source")
 
 
 def _network_inputs(model: TrainedModel, seqs: SequenceSet) -> SequenceSet:

@@ -23,7 +23,8 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 def served(tmp_path, monkeypatch, incremental_factory):
     monkeypatch.setenv("LCRNN_API_TOKEN", TOKEN)
     inc, scaler, photometry, objects = incremental_factory("gru")
-    config = ServeConfig(db_url=f"sqlite:///{tmp_path / 'serve.db'}", max_body_bytes=20_000, max_batch=100)
+    config = ServeConfig(db_url=f"sqlite:///{tmp_path / 'serve.db'}", max_body_bytes=20_000, max_batch=100,
+                         allow_missing_catalogue=True)  # the toy model was fitted without a catalogue
     with TestClient(create_app(config, model=inc)) as client:
         yield client, inc, scaler, photometry, objects
 

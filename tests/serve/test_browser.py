@@ -47,6 +47,7 @@ def server(saved_run, tmp_path):
         f"sqlite:///{tmp_path / 'web.db'}",
         "--port",
         str(port),
+        "--no-galaxies",  # the page is the subject here, not the context
     ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"

@@ -12,9 +12,11 @@ from lcrnn.serve.store import StateStore
 ZTF = Path(__file__).resolve().parents[1] / "data" / "ztf"
 
 
-def test_ingest_alerts_with_a_saved_run_then_again(saved_run, tmp_path):
+def test_ingest_alerts_with_a_saved_run_then_again(saved_run, toy_survey, tmp_path):
     url = f"sqlite:///{tmp_path / 'cli.db'}"
-    args = ["ingest", "--db", url, "--model", str(saved_run), "--no-progress", str(ZTF)]
+    toy_survey[2].to_parquet(tmp_path / "galaxies.parquet")  # the catalogue saved_run was trained with
+    args = ["ingest", "--db", url, "--model", str(saved_run), "--galaxies", str(tmp_path / "galaxies.parquet"),
+            "--no-progress", str(ZTF)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert (

@@ -16,7 +16,11 @@ def serve(
     db: Annotated[str, typer.Option(help="State store: sqlite:///lcrnn.db or postgresql+psycopg://user@host/db.")],
     port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 8000,
     host: Annotated[str, typer.Option(help="Interface to bind; 0.0.0.0 exposes the service to the network.")] = "127.0.0.1",
-    galaxies: Annotated[Path | None, typer.Option(help="Galaxy catalogue (Parquet/CSV with ra, dec).")] = None,
+    galaxies: Annotated[Path | None, typer.Option(
+        help="Galaxy catalogue (Parquet/CSV with ra, dec): the one the model was trained with.")] = None,
+    no_galaxies: Annotated[bool, typer.Option(
+        "--no-galaxies", help="Serve a context model without a catalogue (every object gets the dummy distance).")]
+    = False,
     max_body_bytes: Annotated[int, typer.Option(help="Largest request body accepted (413 above).")] = 4_000_000,
     torch_threads: Annotated[int, typer.Option(help="Torch CPU threads (one step per request is tiny).")] = 1,
 ) -> None:
@@ -27,7 +31,7 @@ def serve(
     import uvicorn
 
     from lcrnn.data.io import read_table
-    from lcrnn.serve.app import ServeConfig, create_app
+    from lcrnn.serve.app import ServeConfig, create_app, open_service
     from lcrnn.train.run_dir import load_run
 
     # Everything the service will load is checked before uvicorn starts, so a mistake is one message here
@@ -39,9 +43,17 @@ def serve(
     if not os.environ.get("LCRNN_API_TOKEN"):
         typer.echo("warning: LCRNN_API_TOKEN is not set, so every write will be refused (403).", err=True)
     torch.set_num_threads(torch_threads)
-    config = ServeConfig(model_dir=model, db_url=db, galaxies_path=galaxies, max_body_bytes=max_body_bytes)
-    uvicorn.run(create_app(config), host=host, port=port, log_level="info")
+    config = ServeConfig(model_dir=model, db_url=db, galaxies_path=galaxies, max_body_bytes=max_body_bytes,
+                         allow_missing_catalogue=_no_galaxies(galaxies, no_galaxies))
+    service = open_service(config)  # catalogue and store records checked (and the opt-out logged) before uvicorn
+    uvicorn.run(create_app(config, service=service), host=host, port=port, log_level="info")
 
+
+def _no_galaxies(galaxies: Path | None, no_galaxies: bool) -> bool:
+    """The --no-galaxies opt-out, which contradicts --galaxies."""
+    if no_galaxies and galaxies is not None:
+        raise typer.BadParameter("give either --galaxies FILE or --no-galaxies, not both", param_hint="--no-galaxies")
+    return no_galaxies
 
 @app.command()
 def ingest(
@@ -49,7 +61,11 @@ def ingest(
     db: Annotated[str, typer.Option(help="State store URL (as for lcrnn serve).")],
     model: Annotated[Path, typer.Option(help="Trained run directory; must be the model the store was filled with.")],
     objects: Annotated[Path | None, typer.Option(help="Positions (object_id, ra, dec) for tables without them.")] = None,
-    galaxies: Annotated[Path | None, typer.Option(help="Galaxy catalogue (Parquet/CSV with ra, dec).")] = None,
+    galaxies: Annotated[Path | None, typer.Option(
+        help="Galaxy catalogue (Parquet/CSV with ra, dec): the one the model was trained with.")] = None,
+    no_galaxies: Annotated[bool, typer.Option(
+        "--no-galaxies", help="Ingest for a context model without a catalogue (every object gets the dummy distance).")]
+    = False,
     batch_size: Annotated[int, typer.Option(help="Observations per transaction.")] = 2000,
     on_invalid: Annotated[
         str, typer.Option(help="raise: stop at a bad row, alert or file, naming it; drop: skip, log and count them.")
@@ -68,7 +84,8 @@ def ingest(
     gal = read_table(galaxies, "galaxies") if galaxies is not None else None
     pos = read_table(objects, "objects")[["object_id", "ra", "dec"]] if objects is not None else None
     with _model_errors():
-        service = ClassificationService.from_run(model, db, gal)
+        service = ClassificationService.from_run(model, db, gal,
+                                                 allow_missing_catalogue=_no_galaxies(galaxies, no_galaxies))
     start = time.perf_counter()
     try:
         s = ingest_files(paths, service, objects=pos, batch_size=batch_size, on_invalid=on_invalid, progress=progress)

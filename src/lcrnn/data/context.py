@@ -8,19 +8,32 @@ and AGN do the opposite, which is why these three numbers help so much (paper se
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 from astropy import units as u
 from astropy.coordinates import SkyCoord, match_coordinates_sky
 
-from lcrnn.errors import InvalidTableError
+from lcrnn.errors import InvalidConfigError, InvalidTableError
 from lcrnn.settings import config_from_dict
 
-__all__ = ["CONTEXT_COLUMNS", "ContextConfig", "compute_context", "galaxy_catalogue"]
+__all__ = [
+    "CONTEXT_COLUMNS",
+    "NOT_RECORDED",
+    "CatalogueCheck",
+    "ContextConfig",
+    "MissingCatalogueError",
+    "catalogue_fingerprint",
+    "check_catalogue",
+    "compute_context",
+    "describe_catalogue",
+    "galaxy_catalogue",
+    "same_catalogue",
+]
 
 CONTEXT_COLUMNS: tuple[str, ...] = ("gal_l", "gal_b", "galaxy_dist_arcsec")
 
@@ -173,3 +186,123 @@ def compute_context(
         },
         index=objects.index,
     )
+
+
+# --- which catalogue: a model and a store remember the one they were made with --------------------------------
+
+NOT_RECORDED = "not recorded"  # a run saved before runs recorded their catalogue
+
+
+class MissingCatalogueError(InvalidConfigError):
+    """A model that reads the nearest-galaxy distance was given no galaxy catalogue, and no opt-out."""
+
+
+def catalogue_fingerprint(galaxies: pd.DataFrame | None, source: Any = None) -> dict[str, Any] | None:
+    """What identifies a galaxy catalogue: its path as given, its row count and a hash of its positions.
+
+    Parameters
+    ----------
+    galaxies
+        Table with ``ra``, ``dec`` (degrees), or None. ``None`` or an empty table is no catalogue (every
+        distance is the dummy value, see :func:`compute_context`) and gives None.
+    source
+        The file the table was read from; defaults to ``galaxies.attrs["source"]``, which
+        :func:`lcrnn.data.io.read_table` sets.
+
+    Returns
+    -------
+    dict or None
+        ``{"source": str | None, "rows": int, "sha256": str}``; the hash is of the (ra, dec) pairs as float64
+        in sorted order, so the same positions read from Parquet or CSV, in any row order, give the same hash.
+    """
+    if galaxies is None or len(galaxies) == 0:
+        return None
+    _require_columns(galaxies, ("ra", "dec"), "galaxies")
+    ra, dec = _finite_radec(galaxies, "galaxies")
+    order = np.lexsort((dec, ra))
+    pairs = np.ascontiguousarray(np.stack([ra[order], dec[order]], axis=1), dtype="<f8")
+    source = source if source is not None else galaxies.attrs.get("source")
+    return {
+        "source": None if source is None else str(source),
+        "rows": int(len(galaxies)),
+        "sha256": hashlib.sha256(pairs.tobytes()).hexdigest(),
+    }
+
+
+def describe_catalogue(fingerprint: Mapping[str, Any] | str | None) -> str:
+    """A fingerprint in words, for messages: ``'data/sim/galaxies.parquet' (1234 rows, sha256 0a1b2c3d4e5f)``."""
+    if fingerprint is None:
+        return "no galaxy catalogue"
+    if isinstance(fingerprint, str):
+        return "a galaxy catalogue it does not record (a run saved before runs recorded theirs, or a bare model)"
+    where = repr(fingerprint["source"]) if fingerprint.get("source") else "a galaxy table given in memory"
+    return f"{where} ({fingerprint['rows']} rows, sha256 {str(fingerprint['sha256'])[:12]})"
+
+
+def same_catalogue(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> bool:
+    """Whether two fingerprints are of the same positions (the path may differ)."""
+    if a is None or b is None:
+        return a is None and b is None
+    return (a["rows"], a["sha256"]) == (b["rows"], b["sha256"])
+
+
+class CatalogueCheck(NamedTuple):
+    """What :func:`check_catalogue` found: ``status`` and, unless all is as trained, a ``message`` to show.
+
+    ``status`` is ``"same"``, ``"not-needed"`` (the model reads no context), ``"not-recorded"`` (a catalogue
+    was given to a run that does not record its own), ``"different"`` or ``"missing-allowed"`` (the opt-out).
+    """
+
+    status: str
+    message: str | None = None
+
+
+def check_catalogue(
+    trained: Mapping[str, Any] | str | None,
+    given: Mapping[str, Any] | None,
+    *,
+    uses_context: bool,
+    allow_missing: bool = False,
+    give_hint: str = "pass it with --galaxies FILE",
+    opt_out_hint: str = "--no-galaxies",
+) -> CatalogueCheck:
+    """The one rule for the catalogue a model is used with, on the batch and the served route.
+
+    Parameters
+    ----------
+    trained
+        The fingerprint the run recorded (:func:`catalogue_fingerprint`), None for a run trained without a
+        catalogue, or :data:`NOT_RECORDED` for a run saved before runs recorded it.
+    given
+        The fingerprint of the catalogue given now, or None.
+    uses_context
+        Whether the network reads the context at all.
+    allow_missing
+        The user's explicit opt-out: no catalogue, every object gets the dummy distance.
+    give_hint, opt_out_hint
+        How this entry point passes a catalogue and how it opts out, for the messages.
+
+    Raises
+    ------
+    MissingCatalogueError
+        No catalogue given for a model trained with one (or with one it does not record), without the opt-out.
+    """
+    if not uses_context:
+        return CatalogueCheck("not-needed")
+    if given is None and trained is not None:
+        if not allow_missing:
+            raise MissingCatalogueError(
+                f"this model reads the nearest-galaxy distance and was trained with {describe_catalogue(trained)}, "
+                f"but no galaxy catalogue was given: every object would get the dummy distance and other "
+                f"probabilities than the model's. Give the catalogue ({give_hint}), or accept the dummy distance "
+                f"explicitly with {opt_out_hint}.")
+        return CatalogueCheck("missing-allowed", (
+            f"no galaxy catalogue ({opt_out_hint}): every object gets the dummy galaxy distance, although the "
+            f"model was trained with {describe_catalogue(trained)}."))
+    if isinstance(trained, str):
+        return CatalogueCheck("not-recorded")
+    if same_catalogue(trained, given):
+        return CatalogueCheck("same")
+    return CatalogueCheck("different", (
+        f"the galaxy catalogue given, {describe_catalogue(given)}, is not the one the model was trained with, "
+        f"{describe_catalogue(trained)}; the nearest-galaxy distances follow the catalogue given."))

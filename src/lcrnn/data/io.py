@@ -110,7 +110,10 @@ def read_table(
             frame = _read_file(path, fmt)
         except (OSError, ValueError) as exc:  # what pyarrow, the CSV parser and astropy raise on damage
             raise InvalidTableError(f"could not read {str(path)!r} as {fmt}: {exc}") from exc
-    return standardize_table(frame, kind) if kind is not None else frame
+    frame = standardize_table(frame, kind) if kind is not None else frame
+    if not isinstance(source, pd.DataFrame):
+        frame.attrs["source"] = str(source)  # the file as given: a galaxy catalogue's fingerprint names it
+    return frame
 
 
 def _find(directory: Path, stem: str, required: bool) -> Path | None:
@@ -167,6 +170,8 @@ def read_survey_report(
     survey, report = validate_survey(
         frames["photometry"], frames["objects"], frames["galaxies"], on_invalid=on_invalid, classes=classes
     )
+    if survey.galaxies is not None and tables["galaxies"] is not None:
+        survey.galaxies.attrs["source"] = str(tables["galaxies"])  # named by a model's catalogue fingerprint
     return survey, report
 
 

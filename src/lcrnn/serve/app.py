@@ -45,7 +45,7 @@ from lcrnn.serve.service import ClassificationService, read_galaxies
 from lcrnn.serve.store import StateStore
 from lcrnn.version import __version__
 
-__all__ = ["WEB_DIR", "ClassificationService", "ServeConfig", "create_app"]
+__all__ = ["WEB_DIR", "ClassificationService", "ServeConfig", "create_app", "open_service"]
 
 WEB_DIR = Path(__file__).with_name("web")
 
@@ -56,6 +56,7 @@ def create_app(
     model: IncrementalClassifier | None = None,
     galaxies: pd.DataFrame | None = None,
     context_config: ContextConfig | None = None,
+    service: ClassificationService | None = None,
 ) -> FastAPI:
     """Build the FastAPI application; the model and store open when it starts (its lifespan).
 
@@ -69,6 +70,9 @@ def create_app(
         A galaxy table to use instead of ``config.galaxies_path``.
     context_config
         Context settings when ``model`` is given (a loaded run brings its own).
+    service
+        A service already opened with :func:`open_service` (``lcrnn serve`` opens it before uvicorn starts,
+        so that a refused model, catalogue or store is a command-line error, not a failed startup).
 
     Returns
     -------
@@ -78,7 +82,7 @@ def create_app(
         title="lcrnn real-time classifier",
         description="Class probabilities of light curves, updated with every observation (Burhanudin et al. 2021).",
         version=__version__,
-        lifespan=_lifespan(lambda: _open_service(config, model, galaxies, context_config), config.token_env),
+        lifespan=_lifespan(lambda: service or open_service(config, model, galaxies, context_config), config.token_env),
     )
     app.state.config = config
     for routes in (objects, observations, status_routes):
@@ -129,17 +133,20 @@ def _lifespan(
     return lifespan
 
 
-def _open_service(
+def open_service(
     config: ServeConfig,
-    model: IncrementalClassifier | None,
-    galaxies: pd.DataFrame | None,
-    context_config: ContextConfig | None,
+    model: IncrementalClassifier | None = None,
+    galaxies: pd.DataFrame | None = None,
+    context_config: ContextConfig | None = None,
 ) -> ClassificationService:
+    """The model, catalogue and store that ``config`` (or the given model and galaxies) name, checked."""
     if galaxies is None and config.galaxies_path is not None:
         galaxies = read_galaxies(Path(config.galaxies_path))
     if model is not None:
         store = StateStore(config.db_url, prefix=config.db_prefix)
-        return ClassificationService(model, store, galaxies, context_config)
+        return ClassificationService(model, store, galaxies, context_config,
+                                     allow_missing_catalogue=config.allow_missing_catalogue)
     if config.model_dir is None:
         raise ValueError("ServeConfig.model_dir is required when no model is passed to create_app.")
-    return ClassificationService.from_run(config.model_dir, config.db_url, galaxies, config.db_prefix)
+    return ClassificationService.from_run(config.model_dir, config.db_url, galaxies, config.db_prefix,
+                                          allow_missing_catalogue=config.allow_missing_catalogue)

@@ -21,8 +21,10 @@ class ServeConfig:
     db_url
         State store URL: ``sqlite:///lcrnn.db`` or ``postgresql+psycopg://user@host/db``.
     galaxies_path
-        Galaxy catalogue (Parquet/CSV with ``ra``, ``dec``) for the nearest-galaxy distance; without it the
-        distance is the dummy value for every object, as for a model trained without a catalogue.
+        Galaxy catalogue (Parquet/CSV with ``ra``, ``dec``) for the nearest-galaxy distance. A model trained
+        with a catalogue is refused without one unless ``allow_missing_catalogue``.
+    allow_missing_catalogue
+        Serve a context model without a catalogue: every object gets the dummy distance (``/healthz`` says so).
     mjd_range
         Plausible detection times (default MJD 15,000-100,000, see :class:`lcrnn.data.tables.MjdRange`);
         a detection outside it is refused with 422, with a hint when it looks like a Julian Date.
@@ -39,6 +41,7 @@ class ServeConfig:
     model_dir: Path | None = None
     db_url: str = "sqlite:///lcrnn.db"
     galaxies_path: Path | None = None
+    allow_missing_catalogue: bool = False
     mjd_range: MjdRange = MjdRange()
     max_body_bytes: int = 4_000_000  # ~20k observations of JSON
     max_batch: int = 10_000

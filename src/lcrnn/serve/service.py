@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from lcrnn.data.context import ContextConfig, compute_context, galaxy_catalogue
+from lcrnn.data.context import (
+    NOT_RECORDED,
+    ContextConfig,
+    catalogue_fingerprint,
+    check_catalogue,
+    compute_context,
+    galaxy_catalogue,
+)
 from lcrnn.data.io import read_table
 from lcrnn.data.tables import validate_galaxies, validate_objects
 from lcrnn.serve.incremental import IncrementalClassifier
 from lcrnn.serve.store import IngestResult, StateStore
 from lcrnn.serve.store.state import DEFAULT_POSITION_TOLERANCE_ARCSEC
 from lcrnn.serve.store.validation import Rows
-from lcrnn.train.run_dir import load_run
+from lcrnn.train.run_dir import load_run, weights_sha256
 
 __all__ = ["ClassificationService", "read_galaxies"]
+
+log = logging.getLogger("lcrnn.serve")
 
 
 class ClassificationService:
@@ -36,6 +47,21 @@ class ClassificationService:
         Galaxy table (``ra``, ``dec``; checked by :func:`lcrnn.data.tables.validate_galaxies`) or None.
     context_config
         Distance limit and dummy value, as the model was trained with.
+    trained_catalogue
+        The fingerprint of the catalogue the model was trained with (``TrainedModel.galaxies``): None for
+        none, :data:`~lcrnn.data.context.NOT_RECORDED` when unknown.
+    allow_missing_catalogue
+        Serve a context model without a catalogue (every object gets the dummy distance); refused otherwise.
+    run_name
+        The run's name, recorded in the store with the hash of the model's weights.
+
+    Raises
+    ------
+    MissingCatalogueError
+        A context model without ``galaxies`` and without ``allow_missing_catalogue``; the message names the
+        catalogue the model was trained with and ``--galaxies FILE``.
+    ModelMismatchError
+        The store was filled by another model or with another catalogue.
     """
 
     def __init__(
@@ -44,15 +70,29 @@ class ClassificationService:
         store: StateStore,
         galaxies: pd.DataFrame | None = None,
         context_config: ContextConfig | None = None,
+        *,
+        trained_catalogue: dict[str, Any] | str | None = NOT_RECORDED,
+        allow_missing_catalogue: bool = False,
+        run_name: str = "lcrnn",
     ) -> None:
         self.model = model
         self.store = store
         self.context_config = context_config or ContextConfig()
         # Build the catalogue (and its KD-tree cache) once, not per registration.
         self._catalogue = None
-        if galaxies is not None and len(galaxies):
-            self._catalogue = galaxy_catalogue(validate_galaxies(galaxies)[0])
-        store.bind_model(model.describe())
+        checked = validate_galaxies(galaxies)[0] if galaxies is not None and len(galaxies) else None
+        if checked is not None:
+            self._catalogue = galaxy_catalogue(checked)
+        fingerprint = catalogue_fingerprint(checked, galaxies.attrs.get("source") if checked is not None else None)
+        check = check_catalogue(trained_catalogue, fingerprint, uses_context=model.uses_context,
+                                allow_missing=allow_missing_catalogue)
+        if check.message is not None:  # the opt-out or another catalogue than the model's: said once, at start
+            log.warning(check.message)
+        self.catalogue_status = {
+            "status": check.status, "given": fingerprint, "trained": trained_catalogue,
+            "missing_allowed": allow_missing_catalogue, "message": check.message}
+        store.bind_model(model.describe(), run={"name": run_name, "weights_sha256": weights_sha256(model.network)},
+                         catalogue=fingerprint)
 
     @classmethod
     def from_run(
@@ -62,19 +102,26 @@ class ClassificationService:
         galaxies: pd.DataFrame | None = None,
         db_prefix: str = "lcrnn_",
         position_tolerance_arcsec: float = DEFAULT_POSITION_TOLERANCE_ARCSEC,
+        *,
+        allow_missing_catalogue: bool = False,
     ) -> ClassificationService:
         """Load a run directory (:func:`lcrnn.train.run_dir.load_run`) and open the store at ``db_url``.
 
         ``position_tolerance_arcsec``: how far a registered object may move and stay the same object (see
-        :class:`~lcrnn.serve.store.StateStore`).
+        :class:`~lcrnn.serve.store.StateStore`). The galaxy catalogue is checked against the run's before the
+        store is opened (see the class), so a refused one leaves no database behind.
         """
         model = load_run(model_dir)
-        return cls(
-            IncrementalClassifier.from_trained(model),
-            StateStore(db_url, prefix=db_prefix, position_tolerance_arcsec=position_tolerance_arcsec),
-            galaxies,
-            model.context_config,
-        )
+        check_catalogue(model.galaxies, catalogue_fingerprint(galaxies),
+                        uses_context=model.network_config.use_context, allow_missing=allow_missing_catalogue)
+        store = StateStore(db_url, prefix=db_prefix, position_tolerance_arcsec=position_tolerance_arcsec)
+        try:
+            return cls(IncrementalClassifier.from_trained(model), store, galaxies, model.context_config,
+                       trained_catalogue=model.galaxies, allow_missing_catalogue=allow_missing_catalogue,
+                       run_name=model.name)
+        except Exception:
+            store.close()
+            raise
 
     def register(self, objects: pd.DataFrame) -> dict[str, int]:
         """Check objects, compute their context and register them (idempotent for the same position).

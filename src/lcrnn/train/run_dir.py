@@ -8,6 +8,7 @@ classes, network and training settings, context settings, the fitted scaler, the
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import pandas as pd
 from safetensors import SafetensorError
 
-from lcrnn.data.context import ContextConfig
+from lcrnn.data.context import NOT_RECORDED, ContextConfig
 from lcrnn.data.scaling import FeatureScaler
 from lcrnn.data.splits import Split
 from lcrnn.errors import InvalidConfigError, LcrnnError
@@ -25,7 +26,16 @@ from lcrnn.train.checkpoint import CONFIG_FILE, MODEL_FILE, load_model, save_mod
 from lcrnn.train.config import TrainConfig
 from lcrnn.version import __version__
 
-__all__ = ["HISTORY_FILE", "NotARunError", "TrainedModel", "is_run_dir", "load_run", "require_run_dir", "save_run"]
+__all__ = [
+    "HISTORY_FILE",
+    "NotARunError",
+    "TrainedModel",
+    "is_run_dir",
+    "load_run",
+    "require_run_dir",
+    "save_run",
+    "weights_sha256",
+]
 
 HISTORY_FILE = "history.csv"
 
@@ -36,7 +46,12 @@ class NotARunError(LcrnnError, FileNotFoundError):
 
 @dataclass
 class TrainedModel:
-    """A trained network with everything needed to turn raw light curves into its inputs and its outputs."""
+    """A trained network with everything needed to turn raw light curves into its inputs and its outputs.
+
+    ``galaxies`` is the fingerprint of the galaxy catalogue it was trained with
+    (:func:`lcrnn.data.context.catalogue_fingerprint`: path as given, rows, hash), None when it was trained
+    without one, or :data:`~lcrnn.data.context.NOT_RECORDED` for a run saved before runs recorded it.
+    """
 
     network: MixedInputRNN
     classes: tuple[str, ...]
@@ -51,6 +66,7 @@ class TrainedModel:
     history: pd.DataFrame | None = None
     name: str = "lcrnn"
     lcrnn_version: str = __version__
+    galaxies: dict[str, Any] | str | None = NOT_RECORDED
 
     @property
     def max_len(self) -> int:
@@ -66,6 +82,7 @@ class TrainedModel:
             "network": self.network_config.to_dict(),
             "train": self.train_config.to_dict(),
             "context": self.context_config.to_dict(),
+            **({} if self.galaxies == NOT_RECORDED else {"galaxies": self.galaxies}),
             "scaler": self.scaler.to_dict(),
             "class_counts": dict(self.class_counts),
             "best_epoch": self.best_epoch,
@@ -198,4 +215,14 @@ def load_run(path: str | Path) -> TrainedModel:
         history=pd.read_csv(history) if history.is_file() else None,
         name=path.name,
         lcrnn_version=str(config.get("lcrnn_version", "unknown")),
+        galaxies=config.get("galaxies", NOT_RECORDED),
     )
+
+
+def weights_sha256(network: Any) -> str:
+    """A hash of a network's weights (every tensor of its state dict, in name order): which model this is."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(network.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()

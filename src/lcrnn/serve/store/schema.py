@@ -13,7 +13,8 @@ __all__ = ["StoreTables", "define_tables"]
 class StoreTables:
     """The tables of one store and the metadata that creates and drops them.
 
-    ``meta`` holds which model wrote the states; ``objects`` one row per object (position, context, current
+    ``meta`` holds, as JSON under ``model``, ``run`` and ``catalogue``, which model (its shape, its name and
+    weights hash) wrote the states and which galaxy catalogue the contexts were computed with; ``objects`` one row per object (position, context, current
     recurrent state and probabilities); ``observations`` and ``upper_limits`` the photometry;
     ``probabilities`` one row per object and class (what candidate queries search); ``history`` the
     probabilities after each detection.

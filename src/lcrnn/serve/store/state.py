@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import OperationalError
 
-from lcrnn.errors import InvalidConfigError
+from lcrnn.data.context import describe_catalogue, same_catalogue
 from lcrnn.data.tables import MjdRange
+from lcrnn.errors import InvalidConfigError
 from lcrnn.serve.incremental import IncrementalClassifier, ModelMismatchError
 from lcrnn.serve.store import queries
 from lcrnn.serve.store.database import chunks, open_engine, read_connection, write_transaction
@@ -26,6 +27,7 @@ from lcrnn.serve.store.validation import Rows, object_records, observation_array
 __all__ = ["DEFAULT_POSITION_TOLERANCE_ARCSEC", "StateStore", "separation_arcsec"]
 
 DEFAULT_POSITION_TOLERANCE_ARCSEC = 1.0  # see StateStore: ~10x ZTF's astrometric scatter, < a seeing disc
+_UNSET = object()  # bind_model: no catalogue to check
 
 
 class StateStore:
@@ -100,32 +102,55 @@ class StateStore:
 
     # --- the model the states belong to ------------------------------------------------------------------
 
-    def bind_model(self, description: Mapping[str, Any]) -> None:
-        """Record which model writes the states, or refuse a model other than the one that wrote them.
+    def bind_model(
+        self,
+        description: Mapping[str, Any],
+        *,
+        run: Mapping[str, Any] | None = None,
+        catalogue: Mapping[str, Any] | None | object = _UNSET,
+    ) -> None:
+        """Record which model and galaxy catalogue fill the store, or refuse others than those that filled it.
+
+        A store written before these records existed records them on its first bind.
 
         Parameters
         ----------
         description
             :meth:`IncrementalClassifier.describe` output (classes, state size, max_len).
+        run
+            The run's identity, ``{"name": ..., "weights_sha256": ...}``; the weights hash decides.
+        catalogue
+            :func:`lcrnn.data.context.catalogue_fingerprint` of the catalogue the context is computed with
+            (None: no catalogue); not checked when not given.
 
         Raises
         ------
         ModelMismatchError
-            If the database holds states of a model with other classes, state size or ``max_len``.
+            If the database holds states of a model with other classes, state size, ``max_len`` or weights, or
+            contexts computed with another catalogue.
         """
         text = json.dumps(dict(description), sort_keys=True)
 
         def work(conn: Connection) -> None:
-            bound = queries.bound_model(conn, self.tables)
-            if bound is None:
-                conn.execute(sa.insert(self.meta).values(key="model", value=text))
-            elif json.loads(bound) != json.loads(text):
+            bound = _meta_value(conn, self.tables, "model", text)
+            if json.loads(bound) != json.loads(text):
                 raise ModelMismatchError(
                     f"This database holds states of another model ({bound}), not {text}; "
                     "serve it with that model or start a fresh database (--db)."
                 )
+            if run is not None:
+                _check_run(json.loads(_meta_value(conn, self.tables, "run", json.dumps(dict(run)))), run)
+            if catalogue is not _UNSET:
+                _check_store_catalogue(json.loads(_meta_value(conn, self.tables, "catalogue", json.dumps(catalogue))),
+                                       catalogue)  # type: ignore[arg-type]
 
         write_transaction(self.engine, work)
+
+    def bound(self) -> dict[str, Any]:
+        """What the store records about the model and catalogue that fill it (JSON values; absent keys: not yet)."""
+        with self._read() as conn:
+            rows = conn.execute(sa.select(self.meta.c.key, self.meta.c.value)).all()
+        return {key: json.loads(value) for key, value in rows if key in ("model", "run", "catalogue")}
 
     def classes(self) -> tuple[str, ...]:
         """Class names of the model bound with :meth:`bind_model` (empty before)."""
@@ -289,3 +314,31 @@ def separation_arcsec(ra1: float, dec1: float, ra2: float, dec2: float) -> float
     dra = (ra2 - ra1 + 180.0) % 360.0 - 180.0
     return math.hypot(dra * math.cos(math.radians(dec1)), dec2 - dec1) * 3600.0
 
+
+def _meta_value(conn: Connection, tables: Any, key: str, value: str) -> str:
+    """The value the store records under ``key``; ``value`` is recorded (and returned) when there is none yet."""
+    meta = tables.meta.c
+    stored = conn.execute(sa.select(meta.value).where(meta.key == key)).scalar_one_or_none()
+    if stored is None:
+        conn.execute(sa.insert(tables.meta).values(key=key, value=value))
+        return value
+    return stored
+
+
+def _check_run(bound: Mapping[str, Any], run: Mapping[str, Any]) -> None:
+    if bound.get("weights_sha256") != run.get("weights_sha256"):
+        raise ModelMismatchError(
+            f"This database was filled by the model {bound.get('name')!r} (weights sha256 "
+            f"{str(bound.get('weights_sha256'))[:12]}), not by {run.get('name')!r} (weights sha256 "
+            f"{str(run.get('weights_sha256'))[:12]}); its states and probabilities are that model's. Use the "
+            "original model or start a fresh database (--db)."
+        )
+
+
+def _check_store_catalogue(bound: Mapping[str, Any] | None, catalogue: Mapping[str, Any] | None) -> None:
+    if not same_catalogue(bound, catalogue):
+        raise ModelMismatchError(
+            f"This database holds contexts computed with {describe_catalogue(bound)}, not with "
+            f"{describe_catalogue(catalogue)}; its objects' nearest-galaxy distances are that catalogue's. Use the "
+            "original galaxy catalogue (--galaxies) or start a fresh database (--db)."
+        )
