@@ -155,3 +155,15 @@ def test_predict_without_catalogue_is_refused_unless_opted_out(saved_run, toy_su
     result = CliRunner().invoke(cli, [*args, "--no-galaxies"])
     assert result.exit_code == 0, result.output
     assert "no galaxy catalogue" in plain_output(result)  # the output says the opt-out was taken
+
+
+def test_batch_prediction_with_another_catalogue_warns_once_naming_both(saved_run, toy_survey, catalogues):
+    photometry, objects, _ = toy_survey
+    trained, other = catalogues
+    clf = Classifier.load(saved_run, device="cpu")
+    with pytest.warns(LcrnnWarning) as caught:
+        for _ in range(3):  # e.g. chunks of one prediction: said once
+            clf.predict_proba(photometry, objects, read_table(other, "galaxies"))
+    said = [str(w.message) for w in caught if "not the one the model was trained with" in str(w.message)]
+    assert len(said) == 1 and str(other) in said[0] and load_run(saved_run).galaxies["sha256"][:12] in said[0]
+    assert clf.catalogue_note == said[0]
