@@ -9,7 +9,6 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from lcrnn.data.tables import MjdRange
 from lcrnn.serve.app import ServeConfig, create_app
 
 TOKEN = "bad-input-token"
@@ -25,7 +24,10 @@ def client(backend_url, monkeypatch, incremental_factory):
     inc, *_ = incremental_factory("gru", use_context=False)
     config = ServeConfig(db_url=url, db_prefix=prefix)
     with TestClient(create_app(config, model=inc), raise_server_exceptions=False) as c:
-        assert c.post("/objects", content='{"object_id": "a1", "ra": 10, "dec": 5}', headers=AUTH).status_code == 201
+        assert (
+            c.post("/objects", content='{"object_id": "a1", "ra": 10, "dec": 5}', headers=AUTH).status_code
+            == 201
+        )
         yield c
 
 
@@ -39,17 +41,30 @@ def _observation(mjd="59000.5", mag="18.0", err="0.1", extra="") -> str:
 
 @pytest.mark.parametrize("literal", ["NaN", "-Infinity", "1e400", "true", '"59000"'])
 @pytest.mark.parametrize("field", ["mjd", "mag_err"])
-def test_nonfinite_overflowing_or_boolean_numbers_in_observations_are_422_with_json_body(client, field, literal):
+def test_nonfinite_overflowing_or_boolean_numbers_in_observations_are_422_with_json_body(
+    client, field, literal
+):
     before = _counts(client)
-    resp = client.post("/observations", content=_observation(**{{"mag_err": "err"}.get(field, field): literal}),
-                       headers=AUTH)
+    resp = client.post(
+        "/observations", content=_observation(**{{"mag_err": "err"}.get(field, field): literal}), headers=AUTH
+    )
     assert resp.status_code == 422, resp.text
     assert [e["loc"] for e in resp.json()["detail"]] == [["body", 0, field]]
     assert _counts(client) == before
 
 
-@pytest.mark.parametrize(("field", "literal"), [("ra", "NaN"), ("dec", "Infinity"), ("ra", "1e400"), ("dec", "true"),
-                                               ("ra", "false"), ("ra", '"10"'), ("dec", "null")])
+@pytest.mark.parametrize(
+    ("field", "literal"),
+    [
+        ("ra", "NaN"),
+        ("dec", "Infinity"),
+        ("ra", "1e400"),
+        ("dec", "true"),
+        ("ra", "false"),
+        ("ra", '"10"'),
+        ("dec", "null"),
+    ],
+)
 def test_nonfinite_or_boolean_positions_are_422_with_json_body(client, field, literal):
     values = {"ra": "10", "dec": "5", field: literal}
     body = f'{{"object_id": "b1", "ra": {values["ra"]}, "dec": {values["dec"]}}}'
@@ -65,7 +80,9 @@ def test_nul_and_control_characters_in_observation_text_are_422_and_not_stored(c
     before = _counts(client)
     values = {"object_id": "a1", "band": "g", "alert_id": "x1", field: f"a{char}1"}
     extra = f', "band": "{values["band"]}", "alert_id": "{values["alert_id"]}"'
-    body = "[" + OBS.format(mjd=59000.5, mag=18, err=0.1, extra=extra).replace('"a1"', f'"{values["object_id"]}"', 1)
+    body = "[" + OBS.format(mjd=59000.5, mag=18, err=0.1, extra=extra).replace(
+        '"a1"', f'"{values["object_id"]}"', 1
+    )
     resp = client.post("/observations", content=body + "]", headers=AUTH)
     assert resp.status_code == 422, resp.text
     assert _counts(client) == before
@@ -82,12 +99,17 @@ def test_ids_that_cannot_round_trip_through_a_url_cannot_be_registered(client, o
 def test_every_registrable_id_round_trips_through_the_url(client, object_id):
     from urllib.parse import quote
 
-    assert client.post("/objects", json={"object_id": object_id, "ra": 1, "dec": 2}, headers=AUTH).status_code == 201
+    assert (
+        client.post("/objects", json={"object_id": object_id, "ra": 1, "dec": 2}, headers=AUTH).status_code
+        == 201
+    )
     resp = client.get(f"/objects/{quote(object_id, safe='')}")
     assert resp.status_code == 200 and resp.json()["object_id"] == object_id
 
 
-@pytest.mark.parametrize("path", ["/objects/a%001", "/objects/a%0a", "/objects/a%2Fb", "/objects/%20", "/objects/.x"])
+@pytest.mark.parametrize(
+    "path", ["/objects/a%001", "/objects/a%0a", "/objects/a%2Fb", "/objects/%20", "/objects/.x"]
+)
 def test_nul_or_illegal_id_in_the_path_is_404_not_500(client, path):
     for method in ("GET", "DELETE"):
         resp = client.request(method, path, headers=AUTH)
@@ -99,8 +121,13 @@ def test_nul_or_illegal_id_in_the_path_is_404_not_500(client, path):
 
 @pytest.mark.parametrize(
     ("mjd", "hint"),
-    [("2459000.5", "subtract 2400000.5"), ("12.5", "days since the first observation"), ("1e300", ""),
-     ("0", "days since the first observation"), ("-59000", "")],
+    [
+        ("2459000.5", "subtract 2400000.5"),
+        ("12.5", "days since the first observation"),
+        ("1e300", ""),
+        ("0", "days since the first observation"),
+        ("-59000", ""),
+    ],
 )
 def test_implausible_mjd_is_422_with_a_hint_and_not_stored(client, mjd, hint):
     before = _counts(client)
@@ -114,6 +141,8 @@ def test_implausible_mjd_is_422_with_a_hint_and_not_stored(client, mjd, hint):
 
 
 def test_mjd_range_is_configurable(tmp_path, monkeypatch, incremental_factory):
+    from lcrnn.data.tables import MjdRange
+
     monkeypatch.setenv("LCRNN_API_TOKEN", TOKEN)
     inc, *_ = incremental_factory("gru", use_context=False)
     config = ServeConfig(db_url=f"sqlite:///{tmp_path / 's.db'}", mjd_range=MjdRange(0.0, 1000.0))

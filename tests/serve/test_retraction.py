@@ -25,12 +25,25 @@ def tiny(tmp_path_factory, toy_survey):
     photometry, objects, galaxies = toy_survey
     train = objects.groupby("label").head(12).reset_index(drop=True)
     torch.manual_seed(0)
-    clf = Classifier(use_context=False, max_len=20, hidden=8, dense=8, epochs=1, batch_size=16, device="cpu",
-                     progress=False).fit(photometry[photometry.object_id.isin(train.object_id)], train, galaxies)
+    clf = Classifier(
+        use_context=False,
+        max_len=20,
+        hidden=8,
+        dense=8,
+        epochs=1,
+        batch_size=16,
+        device="cpu",
+        progress=False,
+    ).fit(photometry[photometry.object_id.isin(train.object_id)], train, galaxies)
     path = clf.save(tmp_path_factory.mktemp("retract") / "run")
     counts = photometry.groupby("object_id").size()
     chosen = objects[objects.object_id.isin(counts[counts >= 6].index)].groupby("label").head(2).head(4)
-    return path, Classifier.load(path, device="cpu"), photometry[photometry.object_id.isin(chosen.object_id)], chosen
+    return (
+        path,
+        Classifier.load(path, device="cpu"),
+        photometry[photometry.object_id.isin(chosen.object_id)],
+        chosen,
+    )
 
 
 @pytest.fixture
@@ -43,8 +56,13 @@ def served(tiny, backend_url, monkeypatch):
             body = {"object_id": r.object_id, "ra": r.ra, "dec": r.dec}
             assert client.post("/objects", json=body, headers=AUTH).status_code == 201
         rows = [
-            {"object_id": r.object_id, "mjd": float(r.mjd), "mag": float(r.mag), "mag_err": float(r.mag_err),
-             "alert_id": f"{r.object_id}-{i}"}
+            {
+                "object_id": r.object_id,
+                "mjd": float(r.mjd),
+                "mag": float(r.mag),
+                "mag_err": float(r.mag_err),
+                "alert_id": f"{r.object_id}-{i}",
+            }
             for i, r in enumerate(photometry.itertuples())
         ]
         assert client.post("/observations", json=rows, headers=AUTH).status_code == 200
@@ -70,24 +88,37 @@ def test_retracting_detections_rebuilds_the_object_equal_to_the_batch_model(serv
     expected = _batch(clf, remaining, objects)
     got = client.get(f"/objects/{oid}").json()
     assert got["n_obs"] == len(mine) - 2
-    np.testing.assert_allclose([got["probabilities"][c] for c in clf.classes_], expected.loc[oid, list(clf.classes_)],
-                               atol=ATOL)
+    np.testing.assert_allclose(
+        [got["probabilities"][c] for c in clf.classes_], expected.loc[oid, list(clf.classes_)], atol=ATOL
+    )
     assert [h["mjd"] for h in got["history"]] == sorted(set(mine.mjd.astype(float)) - set(gone))
     assert [r["mjd"] for r in got["retracted"]] == gone  # the record, in the order they were taken back
     assert all(r["retracted_at"] > 0 and r["alert_id"] for r in got["retracted"])
     other = objects.object_id.iloc[1]  # untouched objects stay as they were
-    np.testing.assert_allclose(list(client.get(f"/objects/{other}").json()["probabilities"].values()),
-                               expected.loc[other, list(clf.classes_)], atol=ATOL)
+    np.testing.assert_allclose(
+        list(client.get(f"/objects/{other}").json()["probabilities"].values()),
+        expected.loc[other, list(clf.classes_)],
+        atol=ATOL,
+    )
 
 
 def test_a_retracted_alert_sent_again_stays_retracted(served):
     client, _clf, photometry, objects = served
     oid = objects.object_id.iloc[0]
     first = photometry[photometry.object_id == oid].sort_values("mjd").iloc[0]
-    alert = next(r["alert_id"] for r in client.get(f"/objects/{oid}").json()["observations"]
-                 if r["mjd"] == float(first.mjd))
+    alert = next(
+        r["alert_id"]
+        for r in client.get(f"/objects/{oid}").json()["observations"]
+        if r["mjd"] == float(first.mjd)
+    )
     client.delete(f"/objects/{oid}/observations/{float(first.mjd)!r}", headers=AUTH)
-    again = {"object_id": oid, "mjd": float(first.mjd), "mag": float(first.mag), "mag_err": 0.05, "alert_id": alert}
+    again = {
+        "object_id": oid,
+        "mjd": float(first.mjd),
+        "mag": float(first.mag),
+        "mag_err": 0.05,
+        "alert_id": alert,
+    }
     resp = client.post("/observations", json=[again], headers=AUTH)
     assert resp.json()["duplicates"] == 1 and resp.json()["accepted"] == 0
     corrected = {**again, "alert_id": f"{alert}-corrected"}  # a new alert at that time is a new detection
@@ -100,8 +131,15 @@ def test_retracting_the_last_detection_leaves_an_unclassified_object(served):
     for mjd in photometry[photometry.object_id == oid].mjd:
         assert client.delete(f"/objects/{oid}/observations/{float(mjd)!r}", headers=AUTH).status_code == 200
     got = client.get(f"/objects/{oid}").json()
-    assert got["n_obs"] == 0 and got["probabilities"] == {} and got["history"] == [] and got["leading_class"] is None
-    assert oid not in [c["object_id"] for c in client.get("/candidates", params={"cls": "SN", "min_prob": 0}).json()]
+    assert (
+        got["n_obs"] == 0
+        and got["probabilities"] == {}
+        and got["history"] == []
+        and got["leading_class"] is None
+    )
+    assert oid not in [
+        c["object_id"] for c in client.get("/candidates", params={"cls": "SN", "min_prob": 0}).json()
+    ]
 
 
 def test_deleting_an_object_removes_it_and_records_its_detections(served):

@@ -19,8 +19,8 @@ from sqlalchemy.engine import Connection
 from lcrnn.errors import LcrnnError
 from lcrnn.serve.incremental import IncrementalClassifier, Photometry
 from lcrnn.serve.store.observe import (
-    prob_dict,
     lock_objects,
+    prob_dict,
     state_of,
     stored_photometry,
     write_history,

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lcrnn.data.context import CONTEXT_COLUMNS
 from lcrnn.data.checks import has_control
+from lcrnn.data.context import CONTEXT_COLUMNS
 from lcrnn.data.tables import DEFAULT_BAND, MjdRange, validate_objects, validate_observations
 from lcrnn.errors import InvalidLightCurveError, InvalidTableError
 
