@@ -166,6 +166,6 @@ def test_openapi_lists_every_status_code_each_route_returns(client):
     assert codes("/objects/{object_id}/observations/{mjd}", "delete") == {"200", "401", "403", "404", "422"}
     assert codes("/candidates", "get") == {"200", "422"}
     [cls] = [p for p in paths["/candidates"]["get"]["parameters"] if p["name"] == "cls"]
-    assert cls["schema"]["enum"] == ["VS", "SN", "AGN"]  # an unknown class is a schema violation, not a surprise
+    assert cls["schema"]["enum"] == ["VS", "SN", "AGN"]  # an unknown class is a schema violation
     error = paths["/observations"]["post"]["responses"]["413"]["content"]["application/json"]["schema"]
     assert error == {"$ref": "#/components/schemas/Error"}
