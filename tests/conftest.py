@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-import pytest
+import os
+
+# Typer draws CLI errors in a box as wide as the terminal and wraps long paths inside it; a wide box keeps each
+# message on one line, so tests can match paths in it. Read by typer.rich_utils at import, hence before it.
+os.environ.setdefault("TERMINAL_WIDTH", "400")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
 
 
 def make_toy_survey(n_per_class: dict[str, int] | None = None, seed: int = 0, max_obs: int = 12):
