@@ -383,6 +383,29 @@ def validate_galaxies(galaxies: Any, on_invalid: OnInvalid = "raise") -> tuple[p
     return frame, report
 
 
+def _cross_check(phot: pd.DataFrame, objs: pd.DataFrame, objs_in: pd.DataFrame,
+                 on_invalid: str) -> tuple[pd.DataFrame, pd.DataFrame, DropReport]:
+    """Every observation has a kept object and every kept object has observations (or they are dropped)."""
+    # Tell apart ids never listed from ids of objects dropped by their own rules.
+    phot_checker = RowChecker("photometry", phot)
+    kept = is_in(phot["object_id"], objs["object_id"])
+    listed = is_in(phot["object_id"], objs_in["object_id"])
+    phot_checker.check("dropped_object", ~kept & listed)
+    phot_checker.check("unknown_object", ~listed)
+    if phot_checker.found and on_invalid == "raise":
+        raise InvalidTableError(f"{phot_checker.message()} Add these objects to the objects table or remove "
+                                "their photometry, or drop them (on_invalid=\"drop\").")
+    phot = phot_checker.finish(on_invalid, InvalidTableError)
+
+    obj_checker = RowChecker("objects", objs)
+    obj_checker.check("no_photometry", ~is_in(objs["object_id"], phot["object_id"]))
+    if obj_checker.found and on_invalid == "raise":
+        raise InvalidTableError(f"{obj_checker.message()} Add their photometry or remove these objects, or "
+                                "drop them (on_invalid=\"drop\").")
+    objs = obj_checker.finish(on_invalid, InvalidTableError)
+    return phot, objs, phot_checker.report().merged(obj_checker.report())
+
+
 def validate_survey(
     photometry: Any,
     objects: Any,
@@ -433,30 +456,8 @@ def validate_survey(
         gals, galaxies_report = _galaxies(galaxies, on_invalid)
         report = report.merged(galaxies_report)
 
-    # Photometry must belong to a kept object; tell apart ids never listed from ids of dropped objects.
-    phot_checker = RowChecker("photometry", phot)
-    kept = is_in(phot["object_id"], objs["object_id"])
-    listed = is_in(phot["object_id"], objs_in["object_id"])
-    phot_checker.check("dropped_object", ~kept & listed)
-    phot_checker.check("unknown_object", ~listed)
-    if phot_checker.found and on_invalid == "raise":
-        raise InvalidTableError(
-            phot_checker.message().replace(
-                "Fix these rows,", "Add these objects to the objects table or remove their photometry,"
-            )
-        )
-    phot = phot_checker.finish(on_invalid, InvalidTableError)
-    report = report.merged(phot_checker.report())
-
-    obj_checker = RowChecker("objects", objs)
-    obj_checker.check("no_photometry", ~is_in(objs["object_id"], phot["object_id"]))
-    if obj_checker.found and on_invalid == "raise":
-        raise InvalidTableError(
-            obj_checker.message().replace("Fix these rows,", "Add their photometry or remove these objects,")
-        )
-    objs = obj_checker.finish(on_invalid, InvalidTableError)
-    report = report.merged(obj_checker.report())
-
+    phot, objs, cross_report = _cross_check(phot, objs, objs_in, on_invalid)
+    report = report.merged(cross_report)
     if len(objs) == 0:
         raise InvalidTableError(
             f"no object is left to work with ({report.summary()}); check that the photometry and objects "
