@@ -167,3 +167,16 @@ def test_batch_prediction_with_another_catalogue_warns_once_naming_both(saved_ru
     said = [str(w.message) for w in caught if "not the one the model was trained with" in str(w.message)]
     assert len(said) == 1 and str(other) in said[0] and load_run(saved_run).galaxies["sha256"][:12] in said[0]
     assert clf.catalogue_note == said[0]
+
+
+def test_evaluate_without_catalogue_is_refused_unless_opted_out(saved_run, toy_survey, tmp_path, plain_output):
+    photometry, objects, _ = toy_survey
+    write_survey(Survey(photometry, objects, None), tmp_path / "nogal")
+    args = ["evaluate", "--model", str(saved_run), "--data", str(tmp_path / "nogal"), "--out", str(tmp_path / "rep"),
+            "--split", "all", "--tsne-samples", "30", "--max-obs", "2", "--no-progress"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "--no-galaxies" in plain_output(result) and not (tmp_path / "rep" / "report.html").exists()
+    result = CliRunner().invoke(cli, [*args, "--no-galaxies"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "rep" / "report.html").is_file() and "dummy galaxy distance" in plain_output(result)

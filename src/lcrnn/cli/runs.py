@@ -197,6 +197,9 @@ def evaluate(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     band: Annotated[str | None, typer.Option(help=BAND_HELP)] = None,
     on_invalid: Annotated[OnInvalid, typer.Option(help=ON_INVALID_HELP)] = OnInvalid.RAISE,
+    no_galaxies: Annotated[bool, typer.Option(
+        "--no-galaxies", help="Evaluate context models without a catalogue (every object gets the dummy distance).")]
+    = False,
 ) -> None:
     """Evaluate trained models as in the paper (Table 2, Table 3, Figs 6-12) into an offline HTML report."""
     from lcrnn.classifier import Classifier
@@ -204,12 +207,16 @@ def evaluate(
 
     with _model_errors():
         models = [Classifier.load(path) for path in model]
+    for clf in models:
+        clf.allow_missing_catalogue = no_galaxies
     survey = read_survey_checked(data, on_invalid, band)
     results = build_report(models, survey.photometry, survey.objects, survey.galaxies, out, split=split.value,
                            thresholds=threshold, tsne_samples=tsne_samples, n_obs_values=range(1, max_obs + 1),
                            progress=progress)
     typer.echo(summary_table(results).to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="-"))
     typer.echo(f"report written to {out / 'report.html'} (numbers in {out / 'metrics.json'})")
+    if no_galaxies and survey.galaxies is None:
+        typer.echo("--no-galaxies: context models read the dummy galaxy distance for every object")
 
 
 @app.command()
