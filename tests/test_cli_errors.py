@@ -162,3 +162,21 @@ def test_photometry_in_two_bands_is_refused_naming_them_and_trains_with_band(sur
     chosen = CliRunner().invoke(app, [*args, "--band", "g"])
     assert chosen.exit_code == 0, chosen.output
     assert "classes: VS 120, SN 60, AGN 60" in chosen.output
+
+
+def test_serve_takes_its_mjd_range_from_the_command_line(run_dir, survey_dir, tmp_path, plain_output, monkeypatch):
+    import uvicorn
+
+    import lcrnn.serve.app as serve_app
+
+    seen = []
+    monkeypatch.setattr(serve_app, "open_service", lambda config: seen.append(config))
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: None)
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    base = ["serve", "--model", str(run_dir), "--db", db, "--no-galaxies"]
+    result = CliRunner().invoke(app, [*base, "--mjd-range", "50000", "40000"])
+    _refused(result, plain_output, "MjdRange needs finite low < high")
+    assert not seen
+    result = CliRunner().invoke(app, [*base, "--mjd-range", "40000", "70000"])
+    assert result.exit_code == 0, result.output
+    assert (seen[0].mjd_range.low, seen[0].mjd_range.high) == (40000.0, 70000.0)

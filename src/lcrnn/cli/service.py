@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from lcrnn.cli._common import _model_errors, app
+from lcrnn.cli._common import _model_errors, _option_errors, app
+from lcrnn.data.checks import MjdRange
 
 
 @app.command()
@@ -23,6 +24,8 @@ def serve(
     = False,
     max_body_bytes: Annotated[int, typer.Option(help="Largest request body accepted (413 above).")] = 4_000_000,
     torch_threads: Annotated[int, typer.Option(help="Torch CPU threads (one step per request is tiny).")] = 1,
+    mjd_range: Annotated[tuple[float, float], typer.Option(
+        help="Plausible observation times (MJD); others are refused with 422.")] = (MjdRange.low, MjdRange.high),
 ) -> None:
     """Serve real-time classifications over HTTP (and a web page at /ui/); writes need LCRNN_API_TOKEN."""
     import os
@@ -43,8 +46,10 @@ def serve(
     if not os.environ.get("LCRNN_API_TOKEN"):
         typer.echo("warning: LCRNN_API_TOKEN is not set, so every write will be refused (403).", err=True)
     torch.set_num_threads(torch_threads)
+    with _option_errors():
+        times = MjdRange(*mjd_range)
     config = ServeConfig(model_dir=model, db_url=db, galaxies_path=galaxies, max_body_bytes=max_body_bytes,
-                         allow_missing_catalogue=_no_galaxies(galaxies, no_galaxies))
+                         allow_missing_catalogue=_no_galaxies(galaxies, no_galaxies), mjd_range=times)
     service = open_service(config)  # catalogue and store records checked (and the opt-out logged) before uvicorn
     uvicorn.run(create_app(config, service=service), host=host, port=port, log_level="info")
 
