@@ -35,6 +35,12 @@ class OnInvalid(str, Enum):
     DROP = "drop"
 
 
+# The catalogue options of every command that reads a context model (predict, evaluate, serve, ingest).
+Galaxies = Annotated[Path | None, typer.Option(
+    help="Galaxy catalogue (Parquet/CSV with ra, dec): the one the model was trained with.")]
+NoGalaxies = Annotated[bool, typer.Option(
+    "--no-galaxies", help="Use a context model without a catalogue (every object gets the dummy galaxy distance).")]
+
 ON_INVALID_HELP = "raise: stop at the first bad row, naming it; drop: drop bad rows and report what was dropped."
 
 

@@ -10,6 +10,7 @@ import typer
 
 from lcrnn.cli._common import (
     BAND_HELP,
+    NoGalaxies,
     ON_INVALID_HELP,
     OnInvalid,
     _model_errors,
@@ -120,9 +121,7 @@ def predict(
     on_invalid: Annotated[OnInvalid, typer.Option(help=ON_INVALID_HELP)] = OnInvalid.RAISE,
     galaxies: Annotated[Path | None, typer.Option(
         help="Galaxy catalogue (Parquet/CSV with ra, dec) instead of DATA's galaxies table.")] = None,
-    no_galaxies: Annotated[bool, typer.Option(
-        "--no-galaxies", help="Classify a context model without a catalogue (every object gets the dummy distance).")]
-    = False,
+    no_galaxies: NoGalaxies = False,
 ) -> None:
     """Classify every object of a survey directory with a trained model."""
     import numpy as np
@@ -197,9 +196,7 @@ def evaluate(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     band: Annotated[str | None, typer.Option(help=BAND_HELP)] = None,
     on_invalid: Annotated[OnInvalid, typer.Option(help=ON_INVALID_HELP)] = OnInvalid.RAISE,
-    no_galaxies: Annotated[bool, typer.Option(
-        "--no-galaxies", help="Evaluate context models without a catalogue (every object gets the dummy distance).")]
-    = False,
+    no_galaxies: NoGalaxies = False,
 ) -> None:
     """Evaluate trained models as in the paper (Table 2, Table 3, Figs 6-12) into an offline HTML report."""
     from lcrnn.classifier import Classifier

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from lcrnn.cli._common import _model_errors, _option_errors, app
+from lcrnn.cli._common import Galaxies, NoGalaxies, _model_errors, _option_errors, app
 from lcrnn.data.checks import MjdRange
 
 
@@ -17,11 +17,8 @@ def serve(
     db: Annotated[str, typer.Option(help="State store: sqlite:///lcrnn.db or postgresql+psycopg://user@host/db.")],
     port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 8000,
     host: Annotated[str, typer.Option(help="Interface to bind; 0.0.0.0 exposes the service to the network.")] = "127.0.0.1",
-    galaxies: Annotated[Path | None, typer.Option(
-        help="Galaxy catalogue (Parquet/CSV with ra, dec): the one the model was trained with.")] = None,
-    no_galaxies: Annotated[bool, typer.Option(
-        "--no-galaxies", help="Serve a context model without a catalogue (every object gets the dummy distance).")]
-    = False,
+    galaxies: Galaxies = None,
+    no_galaxies: NoGalaxies = False,
     max_body_bytes: Annotated[int, typer.Option(help="Largest request body accepted (413 above).")] = 4_000_000,
     torch_threads: Annotated[int, typer.Option(help="Torch CPU threads (one step per request is tiny).")] = 1,
     mjd_range: Annotated[tuple[float, float], typer.Option(
@@ -66,11 +63,8 @@ def ingest(
     db: Annotated[str, typer.Option(help="State store URL (as for lcrnn serve).")],
     model: Annotated[Path, typer.Option(help="Trained run directory; must be the model the store was filled with.")],
     objects: Annotated[Path | None, typer.Option(help="Positions (object_id, ra, dec) for tables without them.")] = None,
-    galaxies: Annotated[Path | None, typer.Option(
-        help="Galaxy catalogue (Parquet/CSV with ra, dec): the one the model was trained with.")] = None,
-    no_galaxies: Annotated[bool, typer.Option(
-        "--no-galaxies", help="Ingest for a context model without a catalogue (every object gets the dummy distance).")]
-    = False,
+    galaxies: Galaxies = None,
+    no_galaxies: NoGalaxies = False,
     batch_size: Annotated[int, typer.Option(help="Observations per transaction.")] = 2000,
     on_invalid: Annotated[
         str, typer.Option(help="raise: stop at a bad row, alert or file, naming it; drop: skip, log and count them.")
