@@ -13,7 +13,7 @@ import pandas as pd
 
 from lcrnn.errors import InvalidTableError
 
-__all__ = ["FORMAT_SUFFIXES", "TABLE_FORMATS", "FileFormat", "file_format", "is_table_file", "write_table"]
+__all__ = ["FORMAT_SUFFIXES", "TABLE_FORMATS", "FileFormat", "file_format", "write_table"]
 
 FileFormat = Literal["parquet", "csv", "tsv", "fits", "votable", "ecsv", "avro"]
 
@@ -56,15 +56,6 @@ def file_format(path: str | Path, allowed: tuple[FileFormat, ...] | None = None)
             return FORMAT_SUFFIXES[suffix]
     suffixes = ", ".join(s for s, fmt in FORMAT_SUFFIXES.items() if fmt in allowed)
     raise InvalidTableError(f"cannot tell the format of {str(path)!r}: use a file ending in {suffixes}.")
-
-
-def is_table_file(path: str | Path) -> bool:
-    """True for a name ending in a suffix of one of :data:`TABLE_FORMATS`."""
-    try:
-        file_format(path, TABLE_FORMATS)
-    except InvalidTableError:
-        return False
-    return True
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
