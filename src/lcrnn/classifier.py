@@ -263,7 +263,8 @@ class Classifier:
             network=MixedInputRNN(self.network, n_classes=len(classes)), classes=classes,
             network_config=self.network, train_config=self.train, context_config=self.context,
             scaler=FeatureScaler().fit(train_set), split=split,
-            class_counts={c: int(n) for c, n in zip(classes, counts)}, galaxies=catalogue)
+            class_counts={c: int(n) for c, n in zip(classes, counts)}, galaxies=catalogue,
+            band=_band_of(survey.photometry))
         result = train(model.network, _network_inputs(model, train_set), _network_inputs(model, val_set),
                        self.train, checkpoint_dir=checkpoint_dir, progress=self.progress)
         model.network.to("cpu").eval()
@@ -359,6 +360,12 @@ class Classifier:
         fitted = f", classes={list(self.classes_)}" if "model_" in self.__dict__ else ""
         return (f"Classifier(rnn={self.rnn!r}, loss={self.loss!r}, gamma={self.gamma}, hidden={self.hidden}, "
                 f"dense={self.dense}, use_context={self.use_context}{fitted})")
+
+
+def _band_of(photometry: pd.DataFrame) -> str | None:
+    """The one band the light curves were read in (build_sequences refuses several), recorded in the run."""
+    bands = photometry["band"].dropna().astype(str).unique() if "band" in photometry.columns else []
+    return str(bands[0]) if len(bands) == 1 else None
 
 
 def _source_of(galaxies: Any) -> Any:

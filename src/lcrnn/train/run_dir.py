@@ -51,6 +51,8 @@ class TrainedModel:
     ``galaxies`` is the fingerprint of the galaxy catalogue it was trained with
     (:func:`lcrnn.data.context.catalogue_fingerprint`: path as given, rows, hash), None when it was trained
     without one, or :data:`~lcrnn.data.context.NOT_RECORDED` for a run saved before runs recorded it.
+    ``band`` is the band its light curves were read in (several read as one are joined by ``+``, as
+    :func:`lcrnn.data.sequences.select_band` names them), None for a run saved before runs recorded it.
     """
 
     network: MixedInputRNN
@@ -67,6 +69,7 @@ class TrainedModel:
     name: str = "lcrnn"
     lcrnn_version: str = __version__
     galaxies: dict[str, Any] | str | None = NOT_RECORDED
+    band: str | None = None
 
     @property
     def max_len(self) -> int:
@@ -83,6 +86,7 @@ class TrainedModel:
             "train": self.train_config.to_dict(),
             "context": self.context_config.to_dict(),
             **({} if self.galaxies == NOT_RECORDED else {"galaxies": self.galaxies}),
+            **({} if self.band is None else {"band": self.band}),
             "scaler": self.scaler.to_dict(),
             "class_counts": dict(self.class_counts),
             "best_epoch": self.best_epoch,
@@ -216,7 +220,15 @@ def load_run(path: str | Path) -> TrainedModel:
         name=path.name,
         lcrnn_version=str(config.get("lcrnn_version", "unknown")),
         galaxies=config.get("galaxies", NOT_RECORDED),
+        band=_checked_band(path, config),
     )
+
+
+def _checked_band(path: Path, config: dict[str, Any]) -> str | None:
+    band = config.get("band")
+    if band is not None and (not isinstance(band, str) or not band.strip()):
+        raise _refuse(path, "band", f"must be a band name such as 'r', not {band!r}")
+    return band
 
 
 def weights_sha256(network: Any) -> str:
