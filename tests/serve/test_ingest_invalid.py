@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from lcrnn.errors import InvalidTableError
 from lcrnn.serve.app import ClassificationService, ServeConfig, create_app
-from lcrnn.serve.ingest import InvalidAlertError, ingest_files
+from lcrnn.serve.ingest import InvalidAlertError, ingest_files, read_ztf_alerts
 from lcrnn.serve.store import ObjectConflictError, StateStore
 
 ZTF = Path(__file__).resolve().parents[1] / "data" / "ztf"
@@ -240,8 +240,9 @@ def test_cli_ingest_names_a_bad_alert_with_exit_2_and_counts_skips_in_its_summar
 
     toy_survey[2].to_parquet(tmp_path / "galaxies.parquet")  # the catalogue the run was trained with
     bad = damaged(tmp_path / "bad.avro", "sigmapsf")
+    band = read_ztf_alerts([OTHER]).detections.band.iloc[0]  # the run reads band L: classify the alert's band
     args = ["ingest", "--db", f"sqlite:///{tmp_path / 'cli.db'}", "--model", str(saved_run), "--no-progress",
-            "--galaxies", str(tmp_path / "galaxies.parquet"), str(OTHER), str(bad)]
+            "--galaxies", str(tmp_path / "galaxies.parquet"), "--band", band, str(OTHER), str(bad)]
     strict = CliRunner().invoke(app, args)
     text = plain_output(strict)
     assert strict.exit_code == 2 and "Traceback" not in text, text

@@ -10,6 +10,11 @@ import typer
 from lcrnn.cli._common import Galaxies, NoGalaxies, _model_errors, _option_errors, app
 from lcrnn.data.checks import MjdRange
 
+SERVED_BAND_HELP = ("The band(s) to classify, e.g. r, or r,R read as one; default: the band the model was "
+                    "trained in. Observations in other bands are refused (a light curve is read in one band).")
+MjdRangeOption = Annotated[tuple[float, float], typer.Option(
+    help="Plausible observation times (MJD); others are refused (422 in the service).")]
+
 
 @app.command()
 def serve(
@@ -21,8 +26,8 @@ def serve(
     no_galaxies: NoGalaxies = False,
     max_body_bytes: Annotated[int, typer.Option(help="Largest request body accepted (413 above).")] = 4_000_000,
     torch_threads: Annotated[int, typer.Option(help="Torch CPU threads (one step per request is tiny).")] = 1,
-    mjd_range: Annotated[tuple[float, float], typer.Option(
-        help="Plausible observation times (MJD); others are refused with 422.")] = (MjdRange.low, MjdRange.high),
+    mjd_range: MjdRangeOption = (MjdRange.low, MjdRange.high),
+    band: Annotated[str | None, typer.Option(help=SERVED_BAND_HELP)] = None,
 ) -> None:
     """Serve real-time classifications over HTTP (and a web page at /ui/); writes need LCRNN_API_TOKEN."""
     import os
@@ -46,7 +51,8 @@ def serve(
     with _option_errors():
         times = MjdRange(*mjd_range)
     config = ServeConfig(model_dir=model, db_url=db, galaxies_path=galaxies, max_body_bytes=max_body_bytes,
-                         allow_missing_catalogue=_no_galaxies(galaxies, no_galaxies), mjd_range=times)
+                         allow_missing_catalogue=_no_galaxies(galaxies, no_galaxies), mjd_range=times,
+                         band=band)
     service = open_service(config)  # catalogue and store records checked (and the opt-out logged) before uvicorn
     uvicorn.run(create_app(config, service=service), host=host, port=port, log_level="info")
 
@@ -70,6 +76,11 @@ def ingest(
         str, typer.Option(help="raise: stop at a bad row, alert or file, naming it; drop: skip, log and count them.")
     ] = "raise",
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    band: Annotated[str | None, typer.Option(help=SERVED_BAND_HELP + " With --band, they are skipped and counted.")] = None,
+    mjd_range: MjdRangeOption = (MjdRange.low, MjdRange.high),
+    position_tolerance_arcsec: Annotated[float, typer.Option(
+        help="How far (arcsec) a known object's new position may lie and still be that object; farther is "
+             "refused, or skipped and counted with --on-invalid drop.")] = 1.0,
 ) -> None:
     """Feed photometry tables and ZTF Avro alerts into the state store, classifying as they go."""
     import time
@@ -82,9 +93,12 @@ def ingest(
         raise typer.BadParameter("must be 'raise' or 'drop'", param_hint="--on-invalid")
     gal = read_table(galaxies, "galaxies") if galaxies is not None else None
     pos = read_table(objects, "objects")[["object_id", "ra", "dec"]] if objects is not None else None
+    with _option_errors():
+        times = MjdRange(*mjd_range)
     with _model_errors():
-        service = ClassificationService.from_run(model, db, gal,
-                                                 allow_missing_catalogue=_no_galaxies(galaxies, no_galaxies))
+        service = ClassificationService.from_run(
+            model, db, gal, position_tolerance_arcsec=position_tolerance_arcsec,
+            allow_missing_catalogue=_no_galaxies(galaxies, no_galaxies), band=band, mjd_range=times)
     start = time.perf_counter()
     try:
         s = ingest_files(paths, service, objects=pos, batch_size=batch_size, on_invalid=on_invalid, progress=progress)

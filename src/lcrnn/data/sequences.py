@@ -18,7 +18,7 @@ import pandas as pd
 from lcrnn.data.context import CONTEXT_COLUMNS
 from lcrnn.errors import InvalidLightCurveError, InvalidTableError
 
-__all__ = ["FEATURES", "SequenceSet", "build_sequences", "select_band", "step_features"]
+__all__ = ["FEATURES", "SequenceSet", "band_list", "build_sequences", "select_band", "step_features"]
 
 FEATURES: tuple[str, ...] = ("t", "mag", "mag_err")  # t = mjd - mjd of the first observation [days]
 
@@ -255,6 +255,21 @@ def _band_counts(photometry: pd.DataFrame) -> str:
     return ", ".join(f"{band!r} ({n} observations)" for band, n in counts.items())
 
 
+def band_list(band: str | Sequence[str]) -> tuple[str, ...]:
+    """The band names in ``"r"``, ``"r,R,V"``, ``["r", "R"]`` or a recorded joint name ``"r+R+V"``.
+
+    Raises
+    ------
+    ValueError
+        If no band is named.
+    """
+    parts = band.replace("+", ",").split(",") if isinstance(band, str) else [str(b) for b in band]
+    chosen = tuple(dict.fromkeys(b.strip() for b in parts if b.strip()))
+    if not chosen:
+        raise ValueError("name a band, e.g. 'g', or several read as one, e.g. 'r,R,V'.")
+    return chosen
+
+
 def select_band(photometry: pd.DataFrame, band: str | Sequence[str]) -> pd.DataFrame:
     """The observations in ``band``: the one band a light curve of lcrnn is read in.
 
@@ -276,10 +291,7 @@ def select_band(photometry: pd.DataFrame, band: str | Sequence[str]) -> pd.DataF
     InvalidLightCurveError
         If no observation is in a chosen band; the message lists the bands there are.
     """
-    chosen = [b.strip() for b in band.split(",")] if isinstance(band, str) else [str(b) for b in band]
-    chosen = [b for b in chosen if b]
-    if not chosen:
-        raise ValueError("name a band, e.g. 'g', or several read as one, e.g. 'r,R,V'.")
+    chosen = band_list(band)
     present = set(photometry["band"].astype(str))
     absent = [b for b in chosen if b not in present]
     if absent:

@@ -145,8 +145,10 @@ def open_service(
     if model is not None:
         store = StateStore(config.db_url, prefix=config.db_prefix)
         return ClassificationService(model, store, galaxies, context_config,
-                                     allow_missing_catalogue=config.allow_missing_catalogue)
+                                     allow_missing_catalogue=config.allow_missing_catalogue, band=config.band,
+                                     mjd_range=config.mjd_range)
     if config.model_dir is None:
         raise ValueError("ServeConfig.model_dir is required when no model is passed to create_app.")
     return ClassificationService.from_run(config.model_dir, config.db_url, galaxies, config.db_prefix,
-                                          allow_missing_catalogue=config.allow_missing_catalogue)
+                                          allow_missing_catalogue=config.allow_missing_catalogue,
+                                          band=config.band, mjd_range=config.mjd_range)

@@ -25,6 +25,9 @@ class ServeConfig:
         with a catalogue is refused without one unless ``allow_missing_catalogue``.
     allow_missing_catalogue
         Serve a context model without a catalogue: every object gets the dummy distance (``/healthz`` says so).
+    band
+        The band(s) to read, e.g. ``"r"`` or ``"r,R"``; default: the band the model was trained in.
+        Observations in other bands are refused with 422 (a light curve is read in one band).
     mjd_range
         Plausible detection times (default MJD 15,000-100,000, see :class:`lcrnn.data.tables.MjdRange`);
         a detection outside it is refused with 422, with a hint when it looks like a Julian Date.
@@ -42,6 +45,7 @@ class ServeConfig:
     db_url: str = "sqlite:///lcrnn.db"
     galaxies_path: Path | None = None
     allow_missing_catalogue: bool = False
+    band: str | None = None
     mjd_range: MjdRange = MjdRange()
     max_body_bytes: int = 4_000_000  # ~20k observations of JSON
     max_batch: int = 10_000

@@ -15,6 +15,12 @@ in the order given, rows and alerts in file order) -- and a later position withi
 ``position_tolerance_arcsec`` (1 arcsec by default) is the same object. A position farther away is refused
 (:class:`~lcrnn.serve.store.ObjectConflictError`, 409 in the HTTP service), or skipped and counted with
 ``on_invalid="drop"``: the same decision for an object registered in an earlier run or earlier in this one.
+
+Bands: a light curve is read in one band, the service's (the model's training band, or ``--band``). Alerts of
+a survey that observes in several bands (ZTF: g, r, i) carry detections in others: with a band chosen
+(``--band``) or ``on_invalid="drop"`` they are skipped and counted (``detections.other_band``,
+``upper_limits.other_band``); otherwise they are an error naming the bands and counts, before anything is
+written.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from lcrnn.data.formats import TABLE_FORMATS, FileFormat, file_format
-from lcrnn.errors import InvalidTableError
+from lcrnn.errors import InvalidLightCurveError, InvalidTableError
 from lcrnn.serve.store.errors import ObjectConflictError
 from lcrnn.serve.ztf_alerts import AlertBatch, FirstPositions, InvalidAlertError, read_ztf_alerts
 
@@ -200,6 +206,7 @@ def ingest_files(
     files = expand_paths(paths)
     summary = IngestSummary(files=len(files))
     work = _read_all(files, service, objects, on_invalid, summary)
+    work = _in_service_bands(work, service, on_invalid, summary)
     total = sum(len(d) for _, d, _ in work)
     with tqdm(total=total, disable=not progress, unit="obs", desc="ingest") as bar:
         for positions, detections, limits in work:
@@ -257,6 +264,40 @@ def _read_all(
             summary.drop(reason, n)
         work.append((found, photometry, None))
     return work
+
+
+def _in_service_bands(work: _Work, service: ClassificationService, on_invalid: str,
+                      summary: IngestSummary) -> _Work:
+    """Detections and upper limits in the service's band(s); the others skipped and counted, or refused."""
+    bands = service.store.bands
+    if bands is None:
+        return work
+    skip = on_invalid == "drop" or service.band_status.get("asked", False)
+    outside: dict[str, int] = {}
+    kept: _Work = []
+    for positions, detections, limits in work:
+        parts = []
+        for frame, what in ((detections, "detections"), (limits, "upper_limits")):
+            if frame is None or len(frame) == 0 or "band" not in frame.columns:
+                parts.append(frame)
+                continue
+            inside = frame["band"].astype(str).isin(bands)
+            for band, n in frame.loc[~inside, "band"].astype(str).value_counts().items():
+                outside[f"{what} in band {band!r}"] = outside.get(f"{what} in band {band!r}", 0) + int(n)
+                if skip:
+                    summary.drop(f"{what}.other_band", int(n))
+            parts.append(frame[inside.to_numpy()] if skip else frame)
+        kept.append((positions, parts[0], parts[1]))
+    if outside and not skip:
+        counts = ", ".join(f"{n} {what}" for what, n in outside.items())
+        raise InvalidLightCurveError(
+            f"the files hold {counts}, but the service reads band {'+'.join(bands)!r}: a light curve is read in "
+            f"one band. Choose the band to classify with --band: --band {','.join(bands)} keeps the model's band "
+            "and skips the others, counting them (as --on-invalid drop does); another band is classified by a "
+            "model trained in it, or by this one if you judge the bands alike.")
+    for what, n in outside.items():
+        log.info("skipped %d %s (the service reads band %s)", n, what, "+".join(bands))
+    return kept
 
 
 def _skip_file(path: Path, exc: Exception, on_invalid: str, summary: IngestSummary) -> None:

@@ -17,14 +17,15 @@ from lcrnn.data.context import (
     galaxy_catalogue,
 )
 from lcrnn.data.io import read_table
-from lcrnn.data.tables import validate_galaxies, validate_objects
+from lcrnn.data.sequences import band_list
+from lcrnn.data.tables import MjdRange, validate_galaxies, validate_objects
 from lcrnn.serve.incremental import IncrementalClassifier
 from lcrnn.serve.store import IngestResult, StateStore
 from lcrnn.serve.store.state import DEFAULT_POSITION_TOLERANCE_ARCSEC
 from lcrnn.serve.store.validation import Rows
 from lcrnn.train.run_dir import load_run, weights_sha256
 
-__all__ = ["ClassificationService", "read_galaxies"]
+__all__ = ["ClassificationService", "read_galaxies", "served_bands"]
 
 log = logging.getLogger("lcrnn.serve")
 
@@ -54,6 +55,13 @@ class ClassificationService:
         Serve a context model without a catalogue (every object gets the dummy distance); refused otherwise.
     run_name
         The run's name, recorded in the store with the hash of the model's weights.
+    trained_band
+        The band the model was trained in (``TrainedModel.band``); None when the run does not record it.
+    band
+        The band(s) to read (``--band``, e.g. ``"r"`` or ``"r,R"``), when not the model's: see
+        :func:`served_bands`. Observations in other bands are refused (422 in the HTTP service).
+    mjd_range
+        Plausible detection times; others are refused.
 
     Raises
     ------
@@ -74,9 +82,19 @@ class ClassificationService:
         trained_catalogue: dict[str, Any] | str | None = NOT_RECORDED,
         allow_missing_catalogue: bool = False,
         run_name: str = "lcrnn",
+        trained_band: str | None = None,
+        band: str | None = None,
+        mjd_range: MjdRange | None = None,
     ) -> None:
         self.model = model
         self.store = store
+        bands, band_message = served_bands(band, trained_band)
+        if band_message is not None:
+            log.warning(band_message)
+        store.bands = bands
+        store.mjd_range = mjd_range or MjdRange()
+        self.band_status = {"read": None if bands is None else list(bands), "trained": trained_band,
+                            "asked": band is not None, "message": band_message}
         self.context_config = context_config or ContextConfig()
         # Build the catalogue (and its KD-tree cache) once, not per registration.
         self._catalogue = None
@@ -104,11 +122,13 @@ class ClassificationService:
         position_tolerance_arcsec: float = DEFAULT_POSITION_TOLERANCE_ARCSEC,
         *,
         allow_missing_catalogue: bool = False,
+        band: str | None = None,
+        mjd_range: MjdRange | None = None,
     ) -> ClassificationService:
         """Load a run directory (:func:`lcrnn.train.run_dir.load_run`) and open the store at ``db_url``.
 
         ``position_tolerance_arcsec``: how far a registered object may move and stay the same object (see
-        :class:`~lcrnn.serve.store.StateStore`). The galaxy catalogue is checked against the run's before the
+        :class:`~lcrnn.serve.store.StateStore`); ``band`` and ``mjd_range`` as for the class. The galaxy catalogue is checked against the run's before the
         store is opened (see the class), so a refused one leaves no database behind.
         """
         model = load_run(model_dir)
@@ -118,7 +138,7 @@ class ClassificationService:
         try:
             return cls(IncrementalClassifier.from_trained(model), store, galaxies, model.context_config,
                        trained_catalogue=model.galaxies, allow_missing_catalogue=allow_missing_catalogue,
-                       run_name=model.name)
+                       run_name=model.name, trained_band=model.band, band=band, mjd_range=mjd_range)
         except Exception:
             store.close()
             raise
@@ -142,6 +162,25 @@ class ClassificationService:
     def observe(self, observations: Rows, upper_limits: Rows | None = None) -> IngestResult:
         """Store observations and update the classifications (see :meth:`StateStore.add_observations`)."""
         return self.store.add_observations(observations, self.model, upper_limits=upper_limits)
+
+
+def served_bands(asked: str | None, trained: str | None) -> tuple[tuple[str, ...] | None, str | None]:
+    """The bands a service reads, and what to say once at start about them.
+
+    A light curve is read in one band, as on the batch route: the model's training band by default, or the
+    band(s) asked for (a model trained on one survey's band may rightly classify another's, said once).
+    A run that does not record its band (saved before runs did) reads every band, with a warning.
+    """
+    if asked is not None:
+        bands = band_list(asked)
+        if trained is not None and set(bands) != set(band_list(trained)):
+            return bands, (f"the model was trained on band {trained!r}; reading band {'+'.join(bands)!r} "
+                           "as asked (--band).")
+        return bands, None
+    if trained is None:
+        return None, ("the model's run does not record the band it was trained in, so observations in every "
+                      "band are read as one light curve; pass --band to read one band only.")
+    return band_list(trained), None
 
 
 def read_galaxies(path: Path) -> pd.DataFrame:

@@ -57,6 +57,7 @@ class StateStore:
     """
 
     mjd_range: MjdRange = MjdRange()  # plausible detection times; the service sets its configured range
+    bands: tuple[str, ...] | None = None  # the bands read (one light curve each); None: every band
 
     def __init__(
         self,
@@ -251,8 +252,8 @@ class StateStore:
         UnknownObjectError
             If any object was never registered (nothing is written).
         """
-        obs = observation_arrays(observations, self.mjd_range)
-        uls = upper_limit_arrays(upper_limits, self.mjd_range)
+        obs = observation_arrays(observations, self.mjd_range, self.bands)
+        uls = upper_limit_arrays(upper_limits, self.mjd_range, self.bands)
         if len(obs["mjd"]) == 0 and len(uls["mjd"]) == 0:
             return IngestResult()
         return write_transaction(self.engine, add_observations, self.tables, obs, uls, model)

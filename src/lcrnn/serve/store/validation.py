@@ -22,7 +22,7 @@ from lcrnn.data.context import CONTEXT_COLUMNS
 from lcrnn.data.tables import DEFAULT_BAND, MjdRange, validate_objects, validate_observations
 from lcrnn.errors import InvalidLightCurveError, InvalidTableError
 
-__all__ = ["Rows", "as_frame", "object_records", "observation_arrays", "upper_limit_arrays"]
+__all__ = ["Rows", "as_frame", "check_bands", "object_records", "observation_arrays", "upper_limit_arrays"]
 
 Rows = pd.DataFrame | Iterable[Mapping[str, Any]]
 
@@ -43,7 +43,36 @@ def _texts(values: pd.Series | None, n: int, default: str | None) -> np.ndarray:
     return np.array([default if pd.isna(v) else str(v) for v in values.tolist()], dtype=object)
 
 
-def observation_arrays(rows: Rows, mjd_range: MjdRange | None = None) -> dict[str, np.ndarray]:
+def check_bands(band: np.ndarray, bands: tuple[str, ...] | None, what: str = "observations") -> None:
+    """A light curve is read in one band: rows in another band than the service reads are refused.
+
+    ``bands`` is what the service reads (the model's training band, or ``--band``); None reads every band.
+
+    Raises
+    ------
+    InvalidLightCurveError
+        Naming the bands found, their rows, the bands read and the option that chooses another.
+    """
+    if bands is None or len(band) == 0:
+        return
+    outside = ~np.isin(band.astype(str), list(bands))
+    if not outside.any():
+        return
+    rows_bad = np.flatnonzero(outside)
+    found = sorted({str(b) for b in band[outside]})
+    exc = InvalidLightCurveError(
+        f"the {what} are invalid: {len(rows_bad)} row(s) in band(s) {', '.join(map(repr, found))} "
+        f"(rows {', '.join(map(str, rows_bad[:_N_NAMED]))}), but this service reads band "
+        f"{'+'.join(bands)!r}: a light curve is read in one band. Send only {'+'.join(bands)!r} observations, "
+        f"or start the service with --band {found[0]} to classify that band instead."
+    )
+    exc.problems, exc.invalid_rows = str(exc), {"band": rows_bad.tolist()}
+    raise exc
+
+
+def observation_arrays(
+    rows: Rows, mjd_range: MjdRange | None = None, bands: tuple[str, ...] | None = None
+) -> dict[str, np.ndarray]:
     """Detections as the store writes them, checked by :func:`lcrnn.data.tables.validate_observations`.
 
     Parameters
@@ -53,6 +82,8 @@ def observation_arrays(rows: Rows, mjd_range: MjdRange | None = None) -> dict[st
         An ``(object_id, mjd)`` pair may repeat: the store recognises repeats and ignores them.
     mjd_range
         Plausible times (default :class:`lcrnn.data.tables.MjdRange`).
+    bands
+        The bands read (see :func:`check_bands`); None reads every band.
 
     Returns
     -------
@@ -81,10 +112,13 @@ def observation_arrays(rows: Rows, mjd_range: MjdRange | None = None) -> dict[st
         )
         exc.problems, exc.invalid_rows = str(exc), {"alert_id": bad.tolist()}
         raise exc
+    check_bands(out["band"], bands)
     return out
 
 
-def upper_limit_arrays(rows: Rows | None, mjd_range: MjdRange | None = None) -> dict[str, np.ndarray]:
+def upper_limit_arrays(
+    rows: Rows | None, mjd_range: MjdRange | None = None, bands: tuple[str, ...] | None = None
+) -> dict[str, np.ndarray]:
     """Non-detections as the store writes them: ``object_id``, ``mjd``, ``limit_mag``, ``band`` arrays.
 
     Raises
@@ -93,7 +127,7 @@ def upper_limit_arrays(rows: Rows | None, mjd_range: MjdRange | None = None) -> 
         If a column is missing.
     InvalidLightCurveError
         Naming the rows without an object id, with a non-finite ``mjd`` or ``limit_mag``, or with ``mjd``
-        outside ``mjd_range`` (default :class:`lcrnn.data.tables.MjdRange`).
+        outside ``mjd_range`` (default :class:`lcrnn.data.tables.MjdRange`), or in a band not in ``bands``.
     """
     frame = as_frame(rows if rows is not None else [])
     n = len(frame)
@@ -124,6 +158,7 @@ def upper_limit_arrays(rows: Rows | None, mjd_range: MjdRange | None = None) -> 
             f"{mjd_range.describe(out['mjd'][outside])} (rows {', '.join(map(str, rows_bad[:_N_NAMED]))}"
             f"{more}). Fix these rows or leave them out."
         )
+    check_bands(out["band"], bands, "upper limits")
     return out
 
 
