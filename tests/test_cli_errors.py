@@ -180,3 +180,25 @@ def test_serve_takes_its_mjd_range_from_the_command_line(run_dir, survey_dir, tm
     result = CliRunner().invoke(app, [*base, "--mjd-range", "40000", "70000"])
     assert result.exit_code == 0, result.output
     assert (seen[0].mjd_range.low, seen[0].mjd_range.high) == (40000.0, 70000.0)
+
+
+def test_a_report_that_fails_half_way_leaves_no_directory(run_dir, survey_dir, tmp_path, plain_output):
+    """The light-curve-only model is evaluated (its figures written), then the context model is refused for
+    want of a catalogue: the half-written report goes with it."""
+    light_curve_only = tmp_path / "lc-only"
+    trained = CliRunner().invoke(app, ["train", "--data", str(survey_dir), "--out", str(light_curve_only),
+                                       "--epochs", "1", "--hidden", "8", "--dense", "8", "--device", "cpu",
+                                       "--no-context"])
+    assert trained.exit_code == 0, trained.output
+    no_catalogue = tmp_path / "no-catalogue"
+    shutil.copytree(survey_dir, no_catalogue)
+    (no_catalogue / "galaxies.parquet").unlink()
+    out = tmp_path / "report"
+    args = ["evaluate", "--model", str(light_curve_only), "--data", str(no_catalogue), "--no-progress",
+            "--tsne-samples", "30", "--max-obs", "3", "--out", str(out)]
+    alone = CliRunner().invoke(app, args)
+    assert alone.exit_code == 0 and (out / "metrics.json").is_file(), alone.output  # the first model alone works
+    shutil.rmtree(out)
+    both = CliRunner().invoke(app, [*args, "--model", str(run_dir)])
+    _refused(both, plain_output, "--galaxies")
+    assert not out.exists()

@@ -59,11 +59,14 @@ def _created_outputs(kwargs: dict[str, Any]) -> list[Path]:
     return [out] if isinstance(out, Path) and not out.exists() else []
 
 
-def _remove_if_empty(paths: list[Path]) -> None:
-    """Remove directories the failed command created and wrote no file into (so nothing half-written stays)."""
+def _remove_created(paths: list[Path]) -> None:
+    """Remove the outputs a failed command created (it did not exist before the call): nothing half-written
+    stays behind to be mistaken for a finished report or run."""
     for path in paths:
-        if path.is_dir() and not any(p.is_file() for p in path.rglob("*")):
+        if path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
+        elif path.is_file():
+            path.unlink(missing_ok=True)
 
 
 def user_message(error: BaseException, has_on_invalid: bool) -> str:
@@ -88,10 +91,10 @@ def _friendly(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except _ClickException:
-            _remove_if_empty(created)
+            _remove_created(created)
             raise
         except USER_ERRORS as error:
-            _remove_if_empty(created)
+            _remove_created(created)
             if _SESSION["debug"]:
                 raise
             raise UserError(user_message(error, "on_invalid" in kwargs)) from None
