@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,11 +37,19 @@ from lcrnn.model.config import NetworkConfig
 from lcrnn.model.inference import SequenceTensors, embed, predict_logits, resolve_device
 from lcrnn.model.network import MixedInputRNN
 from lcrnn.settings import field_names
+from lcrnn.train.augment import AugmentConfig, augment_sequences, augmentation_rng
 from lcrnn.train.config import TrainConfig
+from lcrnn.train.finetune import (
+    SCALER_POLICIES,
+    FineTuneConfig,
+    check_same_classes,
+    conflicting_settings,
+    refuse_conflicts,
+)
 from lcrnn.train.loop import train
-from lcrnn.train.run_dir import TrainedModel, load_run, save_run
+from lcrnn.train.run_dir import TrainedModel, load_run, save_run, weights_sha256
 
-__all__ = ["PAPER_CLASS_ORDER", "Classifier", "check_labels", "order_classes", "split_settings"]
+__all__ = ["PAPER_CLASS_ORDER", "Classifier", "KeptEpochWarning", "check_labels", "order_classes", "split_settings"]
 
 PAPER_CLASS_ORDER = ("VS", "SN", "AGN")
 logger = logging.getLogger(__name__)
@@ -59,7 +67,12 @@ _FITTED = {
     "best_val_auc_": "best_val_auc",
     "split_": "split",
     "history_": "history",
+    "finetune_": "finetune",
 }
+
+
+class KeptEpochWarning(LcrnnWarning):
+    """The kept epoch is the last one (the model may be undertrained), or a fine-tuning kept its start."""
 
 
 def order_classes(labels, classes: Sequence[str] | None = None) -> tuple[str, ...]:
@@ -96,23 +109,23 @@ def check_labels(labels, classes: Sequence[str] | None = None) -> tuple[str, ...
 
 
 def split_settings(network: NetworkConfig | None = None, train: TrainConfig | None = None,
-                   **settings: Any) -> tuple[NetworkConfig, TrainConfig]:
-    """Apply keyword shorthands (any NetworkConfig or TrainConfig field) to the two configs.
+                   augment: AugmentConfig | None = None,
+                   **settings: Any) -> tuple[NetworkConfig, TrainConfig, AugmentConfig]:
+    """Apply keyword shorthands (any NetworkConfig, TrainConfig or AugmentConfig field) to the three configs.
 
     An unknown keyword is an :class:`~lcrnn.errors.InvalidConfigError` that lists the known ones, so a typo
     never trains with a default the user did not ask for.
     """
-    network = network if network is not None else NetworkConfig()
-    train = train if train is not None else TrainConfig()
-    net_fields, train_fields = set(field_names(NetworkConfig)), set(field_names(TrainConfig))
-    unknown = sorted(set(settings) - net_fields - train_fields)
+    configs = [network or NetworkConfig(), train or TrainConfig(), augment or AugmentConfig()]
+    fields = [set(field_names(type(config))) for config in configs]
+    unknown = sorted(set(settings) - set().union(*fields))
     if unknown:
         raise InvalidConfigError(
-            f"unknown setting(s) {unknown}; the network settings are {sorted(net_fields)} and the training "
-            f"settings {sorted(train_fields)}.")
-    network = dataclasses.replace(network, **{k: v for k, v in settings.items() if k in net_fields})
-    train = dataclasses.replace(train, **{k: v for k, v in settings.items() if k in train_fields})
-    return network, train
+            f"unknown setting(s) {unknown}; the network settings are {sorted(fields[0])}, the training "
+            f"settings {sorted(fields[1])} and the augmentation settings {sorted(fields[2])}.")
+    network, train, augment = (dataclasses.replace(config, **{k: v for k, v in settings.items() if k in names})
+                               for config, names in zip(configs, fields))
+    return network, train, augment
 
 
 class Classifier:
@@ -131,20 +144,25 @@ class Classifier:
     allow_missing_catalogue : bool
         Predict without a galaxy catalogue although the model was trained with one (every object then gets
         the dummy galaxy distance). By default that is refused; each prediction method can also opt out.
+    augment : AugmentConfig, optional
+        Training-time augmentations of the light curves (:mod:`lcrnn.train.augment`; all off by default,
+        ``lcrnn.train.augment.ROBUST`` is a recipe).
     **settings
-        Shorthands for fields of either config, e.g. ``rnn="lstm"``, ``hidden=100``, ``epochs=20``,
-        ``use_context=False``.
+        Shorthands for fields of the three configs, e.g. ``rnn="lstm"``, ``hidden=100``, ``epochs=20``,
+        ``use_context=False``, ``prefix=0.5``, ``mag_offset=1.0``.
 
     Examples
     --------
     >>> clf = Classifier(rnn="gru", loss="focal", gamma=2, epochs=20)  # doctest: +SKIP
     >>> clf = Classifier(network=NetworkConfig(hidden=100), train=TrainConfig(lr=1e-3))  # doctest: +SKIP
+    >>> clf = Classifier(epochs=20, freeze_rnn_epochs=3).fit(phot, objs, gals, init="runs/sim")  # doctest: +SKIP
     """
 
     def __init__(self, network: NetworkConfig | None = None, train: TrainConfig | None = None,
                  context: ContextConfig | None = None, *, progress: bool = True,
-                 allow_missing_catalogue: bool = False, **settings: Any) -> None:
-        self.network, self.train = split_settings(network, train, **settings)
+                 allow_missing_catalogue: bool = False, augment: AugmentConfig | None = None,
+                 **settings: Any) -> None:
+        self.network, self.train, self.augment = split_settings(network, train, augment, **settings)
         self.context = context if context is not None else ContextConfig()
         self.progress = progress
         self.allow_missing_catalogue = allow_missing_catalogue
@@ -158,7 +176,7 @@ class Classifier:
             if model is None:
                 raise AttributeError(f"{name}: this Classifier is not fitted; call fit(...) or Classifier.load(path)")
             return getattr(model, _FITTED[name])
-        for config_name in ("network", "train"):
+        for config_name in ("network", "train", "augment"):
             config = self.__dict__.get(config_name)
             if config is not None and name in field_names(type(config)):
                 return getattr(config, name)
@@ -227,50 +245,78 @@ class Classifier:
 
     def fit(self, photometry: pd.DataFrame, objects: pd.DataFrame, galaxies: pd.DataFrame | None = None,
             split: Split | None = None, checkpoint_dir: str | Path | None = None,
-            on_invalid: str = "raise", classes: Sequence[str] | None = None) -> Classifier:
+            on_invalid: str = "raise", classes: Sequence[str] | None = None,
+            init: str | Path | TrainedModel | None = None, scaler: str = "keep") -> Classifier:
         """Train on every labelled object; `split` (default: stratified 70/30, then 30 % of train) decides which
         objects train, which validate (model selection) and which are held out for testing.
 
         `classes` are the labels to train on (default: the paper's VS, SN, AGN); a label outside them is an
         error naming it (see :func:`check_labels`), or with ``on_invalid="drop"`` its objects are dropped.
         The classes found and their counts are logged (logger ``lcrnn.classifier``, level INFO).
+
+        `init` fine-tunes a trained run (a run directory or a :class:`~lcrnn.train.run_dir.TrainedModel`):
+        training starts from its weights, with its network and context settings (asking for others is an
+        error naming them) and its classes (the new data must hold exactly these); the loss weights come from
+        the new data. `scaler` is ``"keep"`` (the run's scaler) or ``"refit"`` (fitted on the new training
+        part). The history's epoch 0 is the starting weights scored on the new validation part.
+        A :class:`KeptEpochWarning` says when the kept epoch is the last one (the model may be undertrained).
         """
-        expected = check_labels([], classes)
+        if scaler not in SCALER_POLICIES:
+            raise InvalidConfigError(f"scaler must be 'keep' or 'refit', not {scaler!r}")
+        start = None if init is None else self._adopt(init)
+        if start is None and self.train.freeze_rnn_epochs:
+            raise InvalidConfigError(
+                f"freeze_rnn_epochs={self.train.freeze_rnn_epochs} holds pretrained recurrent layers fixed; "
+                "pass init=RUN (lcrnn train --init RUN) or drop it.")
+        expected = check_labels([], classes if classes is not None or start is None else start.classes)
         survey, _ = validate_survey(photometry, objects, galaxies, on_invalid=on_invalid,
                                     classes=expected if on_invalid == "drop" else None)
         if "label" not in survey.objects.columns or survey.objects["label"].isna().any():
             raise InvalidTableError("fit needs a 'label' for every object in the objects table")
-        check_labels(survey.objects["label"], classes)
+        check_labels(survey.objects["label"], classes if start is None else expected)
         classes = order_classes(survey.objects["label"], expected)
+        if start is not None:
+            classes = check_same_classes(_init_name(init), start.classes, classes)
         found = survey.objects["label"].astype(str).value_counts()
         logger.info("training on %d classes: %s", len(classes), ", ".join(f"{c} {found[c]}" for c in classes))
         if len(classes) < 2:
             raise InvalidTableError(f"fit needs at least two classes, got {list(classes)}")
-        context = compute_context(survey.objects, survey.galaxies, self.context)
-        catalogue = catalogue_fingerprint(survey.galaxies, _source_of(galaxies))
         labels = survey.objects["label"].astype(str).to_numpy()
-        seqs = build_sequences(survey.photometry, context=context, labels=labels, classes=classes,
-                               max_len=self.network.max_len)
+        seqs = build_sequences(survey.photometry, context=compute_context(survey.objects, survey.galaxies,
+                                                                           self.context),
+                               labels=labels, classes=classes, max_len=self.network.max_len)
         split = split or make_split(seqs.object_ids, seqs.labels, seed=self.train.seed, classes=classes)
         part = split.part_of(seqs.object_ids)
         train_set, val_set = seqs.subset(np.flatnonzero(part == "train")), seqs.subset(np.flatnonzero(part == "val"))
         if len(train_set) == 0 or len(val_set) == 0:
             raise InvalidTableError("the split left no training or no validation objects among these data")
 
-        torch.manual_seed(self.train.seed)
         counts = np.bincount(train_set.labels, minlength=len(classes))
         model = TrainedModel(
-            network=MixedInputRNN(self.network, n_classes=len(classes)), classes=classes,
+            network=_initial_network(self.network, len(classes), self.train.seed, start), classes=classes,
             network_config=self.network, train_config=self.train, context_config=self.context,
-            scaler=FeatureScaler().fit(train_set), split=split,
-            class_counts={c: int(n) for c, n in zip(classes, counts)}, galaxies=catalogue,
-            band=_band_of(survey.photometry))
+            scaler=_initial_scaler(start, scaler, train_set), split=split,
+            class_counts={c: int(n) for c, n in zip(classes, counts)},
+            galaxies=catalogue_fingerprint(survey.galaxies, _source_of(galaxies)), band=_band_of(survey.photometry),
+            augment=self.augment, finetune=None if start is None else FineTuneConfig(
+                init=_init_name(init), init_sha256=weights_sha256(start.network), scaler=scaler))
         result = train(model.network, _network_inputs(model, train_set), _network_inputs(model, val_set),
-                       self.train, checkpoint_dir=checkpoint_dir, progress=self.progress)
+                       self.train, checkpoint_dir=checkpoint_dir, progress=self.progress,
+                       train_inputs=_augmented_inputs(model, train_set), score_start=start is not None)
         model.network.to("cpu").eval()
         model.history, model.best_epoch, model.best_val_auc = result.history, result.best_epoch, result.best_val_auc
-        self.model_ = model
+        self.model_, self.fit_note_ = model, result.note
+        if result.note is not None:
+            warnings.warn(result.note, KeptEpochWarning, stacklevel=2)
         return self
+
+    def _adopt(self, init: str | Path | TrainedModel) -> TrainedModel:
+        """The starting run; its network and context settings become this classifier's (others asked: error)."""
+        start = init if isinstance(init, TrainedModel) else load_run(init)
+        refuse_conflicts(_init_name(init), conflicting_settings(start.network_config, self.network))
+        refuse_conflicts(_init_name(init), conflicting_settings(start.context_config, self.context), "context")
+        self.network, self.context = start.network_config, start.context_config
+        return start
 
     # --- prediction ---------------------------------------------------------------------------------------
 
@@ -347,7 +393,7 @@ class Classifier:
     def from_trained(cls, model: TrainedModel, device: str = "auto") -> Classifier:
         """Wrap a loaded :class:`~lcrnn.train.run_dir.TrainedModel`."""
         clf = cls(network=model.network_config, train=dataclasses.replace(model.train_config, device=device),
-                  context=model.context_config, progress=False)
+                  context=model.context_config, progress=False, augment=model.augment)
         clf.model_ = model
         return clf
 
@@ -381,3 +427,36 @@ def _network_inputs(model: TrainedModel, seqs: SequenceSet) -> SequenceSet:
     if not model.network_config.use_context:
         scaled = dataclasses.replace(scaled, context=None)
     return scaled
+
+
+def _init_name(init: str | Path | TrainedModel) -> str:
+    """How a fine-tuned run records its start: the path as given, or a loaded model's name."""
+    return init.name if isinstance(init, TrainedModel) else str(init)
+
+
+def _initial_network(config: NetworkConfig, n_classes: int, seed: int, start: TrainedModel | None) -> MixedInputRNN:
+    """Fresh weights drawn from `seed`, or a copy of the starting run's weights (fine-tuning)."""
+    torch.manual_seed(seed)
+    network = MixedInputRNN(config, n_classes=n_classes)
+    if start is not None:
+        network.load_state_dict(start.network.state_dict())
+    return network
+
+
+def _initial_scaler(start: TrainedModel | None, policy: str, train_set: SequenceSet) -> FeatureScaler:
+    """The scaler fitted on this training part, or (fine-tuning with ``keep``) a copy of the starting run's."""
+    if start is not None and policy == "keep":
+        return FeatureScaler.from_dict(start.scaler.to_dict())
+    return FeatureScaler().fit(train_set)
+
+
+def _augmented_inputs(model: TrainedModel, train_set: SequenceSet) -> Callable[[int], SequenceSet] | None:
+    """``epoch -> scaled training set`` with that epoch's fresh augmentations, or None when none is on.
+
+    The augmented raw steps go through :func:`_network_inputs`, the scaler every other input goes through.
+    """
+    if not model.augment.active:
+        return None
+    seed = model.train_config.seed
+    return lambda epoch: _network_inputs(model, augment_sequences(train_set, model.augment,
+                                                                  augmentation_rng(seed, epoch)))

@@ -23,6 +23,7 @@ from lcrnn.cli._common import (
 # Option defaults are read from the configs (the one source of every hyperparameter); both modules are
 # torch-free, so `lcrnn --help` stays quick.
 from lcrnn.model.config import NetworkConfig
+from lcrnn.train.augment import ROBUST, AugmentConfig
 from lcrnn.train.config import TrainConfig
 
 
@@ -42,6 +43,36 @@ class Profile(str, Enum):
     PAPER = "paper"
 
 
+class ScalerPolicy(str, Enum):
+    """`lcrnn train --init`: keep the starting run's feature scaler, or refit it on the new data."""
+
+    KEEP = "keep"
+    REFIT = "refit"
+
+
+class PrefixWeights(str, Enum):
+    """How the length of a random prefix is drawn: uniform, or weighted towards few observations."""
+
+    UNIFORM = "uniform"
+    EARLY = "early"
+
+
+class OffsetErrors(str, Enum):
+    """Errors of a light curve moved by a magnitude offset: follow the flux, or stay."""
+
+    FLUX = "flux"
+    KEEP = "keep"
+
+
+# The options of `lcrnn train` that set the network: with --init they come from the run instead.
+_NETWORK_OPTIONS = {"rnn": "rnn", "hidden": "hidden", "dense": "dense", "no_context": "use_context",
+                    "max_len": "max_len"}
+_AUGMENT_OPTIONS = ("prefix", "prefix_weights", "time_jitter_days", "mag_offset", "offset_errors", "error_scale",
+                    "point_dropout")
+_AUG = "Robust training"
+_FT = "Fine-tuning"
+
+
 class EvaluateSplit(str, Enum):
     """Which objects `lcrnn evaluate` scores: each model's own test or validation part, or all."""
 
@@ -50,8 +81,76 @@ class EvaluateSplit(str, Enum):
     ALL = "all"
 
 
+def _given(ctx: typer.Context, name: str) -> bool:
+    """Whether the user set option `name` (on the command line or through the environment), not its default."""
+    source = ctx.get_parameter_source(name)  # an enum of click's, or of the click that typer vendors: by name
+    return source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT")
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
+
+
+def _recipe() -> str:
+    """The robust recipe as the options that give it."""
+    flag = {name: "--" + name.replace("_days", "").replace("_", "-") for name in _AUGMENT_OPTIONS}
+    return " ".join(f"{flag[name]} {getattr(ROBUST, name)}" for name in _AUGMENT_OPTIONS
+                    if getattr(ROBUST, name) != getattr(AugmentConfig(), name))
+
+
+def _network_of(init: Path, asked: NetworkConfig, given: list[str]) -> NetworkConfig:
+    """The starting run's network settings; a network option given with another value is an error naming it."""
+    from lcrnn.train.finetune import refuse_conflicts
+    from lcrnn.train.run_dir import NotARunError, load_run
+
+    try:
+        run = load_run(init)
+    except NotARunError as error:
+        raise typer.BadParameter(str(error), param_hint="--init") from None
+    refuse_conflicts(init, [f"--{name.replace('_', '-')} (the run has {field}={getattr(run.network_config, field)!r})"
+                            for name, field in _NETWORK_OPTIONS.items()
+                            if name in given and getattr(asked, field) != getattr(run.network_config, field)])
+    return run.network_config
+
+
+# Fine-tuning and robust-training options of `lcrnn train`, declared once here to keep the command readable.
+InitOption = Annotated[Path | None, typer.Option(
+    help="Fine-tune this run (a run directory): start from its weights, network settings and classes.",
+    rich_help_panel=_FT)]
+FreezeOption = Annotated[int, typer.Option(
+    help="With --init: hold the recurrent layers fixed for the first K epochs.", rich_help_panel=_FT)]
+ScalerOption = Annotated[ScalerPolicy, typer.Option(
+    help="With --init: keep the run's feature scaler, or refit it on the new training data.", rich_help_panel=_FT)]
+RobustOption = Annotated[bool, typer.Option(
+    "--robust", help=f"The robust recipe: {_recipe()}; the options below override its values.",
+    rich_help_panel=_AUG)]
+PrefixOption = Annotated[float, typer.Option(
+    help="Probability a training light curve is cut to a random first k observations each epoch.",
+    rich_help_panel=_AUG)]
+PrefixWeightsOption = Annotated[PrefixWeights, typer.Option(
+    help="k uniform in 1..length, or weighted towards small k (P(k) ~ 1/k).", rich_help_panel=_AUG)]
+JitterOption = Annotated[float, typer.Option(
+    "--time-jitter", help="Gaussian sigma (days) of each observation time's shift.", rich_help_panel=_AUG)]
+MagOffsetOption = Annotated[float, typer.Option(
+    help="A source at another distance: one offset per light curve, uniform in +-MAG.", rich_help_panel=_AUG)]
+OffsetErrorsOption = Annotated[OffsetErrors, typer.Option(
+    help="Errors under a magnitude offset follow the flux (background-limited) or stay.", rich_help_panel=_AUG)]
+ErrorScaleOption = Annotated[float, typer.Option(
+    help="Sigma of the log of one error factor per light curve.", rich_help_panel=_AUG)]
+PointDropoutOption = Annotated[float, typer.Option(
+    help="Probability each observation is dropped (at least one kept).", rich_help_panel=_AUG)]
+
+
+def _augment_of(ctx: typer.Context, values: dict[str, Any], robust: bool) -> AugmentConfig:
+    """The augmentations asked for: the robust recipe (or none) with each option given on the line instead."""
+    base = ROBUST if robust else AugmentConfig()
+    return AugmentConfig(**{name: _plain(values[name]) if _given(ctx, name) else getattr(base, name)
+                            for name in _AUGMENT_OPTIONS})
+
+
 @app.command()
 def train(
+    ctx: typer.Context,
     data: Annotated[Path, typer.Option(help="Survey directory: photometry, objects (with label), galaxies.")],
     out: Annotated[Path, typer.Option(help="Run directory to write (model, config, history, metrics, figure).")],
     rnn: Annotated[str, typer.Option(help="Recurrent cell: gru or lstm.")] = NetworkConfig.rnn,
@@ -82,17 +181,38 @@ def train(
              "error (or dropped with --on-invalid drop).")] = None,
     band: Annotated[str | None, typer.Option(help=BAND_HELP)] = None,
     on_invalid: Annotated[OnInvalid, typer.Option(help=ON_INVALID_HELP)] = OnInvalid.RAISE,
+    init: InitOption = None,
+    freeze_rnn_epochs: FreezeOption = TrainConfig.freeze_rnn_epochs,
+    scaler: ScalerOption = ScalerPolicy.KEEP,
+    robust: RobustOption = False,
+    prefix: PrefixOption = AugmentConfig.prefix,
+    prefix_weights: PrefixWeightsOption = PrefixWeights(AugmentConfig.prefix_weights),
+    time_jitter_days: JitterOption = AugmentConfig.time_jitter_days,
+    mag_offset: MagOffsetOption = AugmentConfig.mag_offset,
+    offset_errors: OffsetErrorsOption = OffsetErrors(AugmentConfig.offset_errors),
+    error_scale: ErrorScaleOption = AugmentConfig.error_scale,
+    point_dropout: PointDropoutOption = AugmentConfig.point_dropout,
 ) -> None:
-    """Train a classifier; an interrupted run resumes from OUT/checkpoint when rerun."""
-    from lcrnn.classifier import Classifier, check_labels
+    """Train a classifier; an interrupted run resumes from OUT/checkpoint when rerun.
+
+    --init RUN fine-tunes a trained run.
+    --robust and the other augmentations change each training light curve at random every epoch.
+    """
+    import warnings
+
+    from lcrnn.classifier import Classifier, KeptEpochWarning, check_labels
     from lcrnn.workflows.train_run import train_run
 
+    values = locals()
     with _option_errors():  # before reading the survey, which may be large
         network = NetworkConfig(rnn=rnn, hidden=hidden, dense=dense, use_context=not no_context, max_len=max_len)
+        if init is not None:
+            network = _network_of(init, network, [name for name in _NETWORK_OPTIONS if _given(ctx, name)])
         settings = TrainConfig(loss=loss, gamma=gamma, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
                                stratified_batches=stratified_batches, early_stopping=early_stopping,
-                               select_by=select_by, device=check_device(device))
-        clf = Classifier(network=network, train=settings)
+                               select_by=select_by, device=check_device(device),
+                               freeze_rnn_epochs=freeze_rnn_epochs)
+        clf = Classifier(network=network, train=settings, augment=_augment_of(ctx, values, robust))
     labels = parse_classes(classes)
     expected = check_labels([], labels)
     survey = read_survey_checked(data, on_invalid, band, expected if on_invalid == OnInvalid.DROP else None)
@@ -100,10 +220,15 @@ def train(
     if survey.has_labels:
         counts = survey.class_counts()
         typer.echo("classes: " + ", ".join(f"{c} {counts[c]}" for c in expected if c in counts.index))
-    metrics = train_run(clf, survey, out, resume=not fresh, classes=labels)
+    with warnings.catch_warnings():  # said once, at the end
+        warnings.simplefilter("ignore", KeptEpochWarning)
+        metrics = train_run(clf, survey, out, resume=not fresh, classes=labels, init=init, scaler=scaler.value)
     val, test = metrics["validation"], metrics["test"]
     typer.echo(f"{out}: best epoch {metrics['best_epoch']}, validation AUC {val['auc_hand_till']:.4f} "
                f"(F1 {val['f1_macro']:.3f}), test AUC {test['auc_hand_till']:.4f} (F1 {test['f1_macro']:.3f})")
+    if metrics.get("note"):
+        typer.echo(f"warning: {metrics['note']}", err=True)
+
 
 
 @app.command()

@@ -28,6 +28,7 @@ class TrainConfig:
     early_stopping: int | None = None   # stop after this many epochs without a better validation score
     select_by: Literal["val_auc", "val_loss"] = "val_auc"  # which epoch is kept (paper: validation AUC)
     device: str = "auto"                # "auto" takes a GPU when torch sees one
+    freeze_rnn_epochs: int = 0          # fine-tuning: the recurrent layers stay fixed for the first epochs
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
@@ -46,6 +47,9 @@ class TrainConfig:
                 isinstance(self.early_stopping, bool) or not isinstance(self.early_stopping, int)
                 or self.early_stopping < 1):
             raise InvalidConfigError(f"early_stopping must be None or a whole number >= 1, not {self.early_stopping!r}")
+        if (isinstance(self.freeze_rnn_epochs, bool) or not isinstance(self.freeze_rnn_epochs, int)
+                or self.freeze_rnn_epochs < 0):
+            raise InvalidConfigError(f"freeze_rnn_epochs must be a whole number >= 0, not {self.freeze_rnn_epochs!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -3,13 +3,17 @@
 The paper (section 4.3) trains for a fixed number of epochs with no early stopping and keeps the model with the
 best validation AUC; that is the default here. Class-stratified batches, early stopping and keeping the epoch
 of lowest validation loss (steadier than the AUC on small validation sets) are options beyond the paper, all
-off by default.
+off by default. So are fresh augmentations of the training set each epoch (:mod:`lcrnn.train.augment`, given as
+``train_inputs``) and, for a pretrained start (:mod:`lcrnn.train.finetune`), an epoch 0 that scores the
+starting weights and recurrent layers held fixed for the first ``freeze_rnn_epochs``. The history marks the
+kept epoch; :func:`kept_epoch_note` says when it is the last one (the model may be undertrained).
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,9 +29,10 @@ from lcrnn.model.losses import make_loss
 from lcrnn.model.network import MixedInputRNN
 from lcrnn.train.checkpoint import load_training_state, save_training_state
 from lcrnn.train.config import TrainConfig
+from lcrnn.train.finetune import freeze_recurrent
 from lcrnn.train.scores import hand_till_auc
 
-__all__ = ["TrainResult", "train"]
+__all__ = ["TrainResult", "kept_epoch_note", "train"]
 
 
 @dataclass
@@ -40,6 +45,7 @@ class TrainResult:
     best_val_auc: float
     seconds: float
     stopped_early: bool = False
+    note: str | None = None  # kept_epoch_note: the last epoch kept (maybe undertrained), or none beat the start
     extra: dict = field(default_factory=dict)
 
 
@@ -73,9 +79,13 @@ def _class_counts(labels: np.ndarray, n_classes: int) -> np.ndarray:
 
 
 def _train_one_epoch(network: MixedInputRNN, data: SequenceTensors, order: torch.Tensor, loss_fn: torch.nn.Module,
-                     optimiser: torch.optim.Optimizer, batch_size: int) -> float:
-    """One pass over the training rows in ``order``; returns the mean training loss (L2 term included)."""
+                     optimiser: torch.optim.Optimizer, batch_size: int, frozen: bool = False) -> float:
+    """One pass over the training rows in ``order``; returns the mean training loss (L2 term included).
+
+    ``frozen`` holds the recurrent branch fixed (fine-tuning's first epochs): only the dense head learns.
+    """
     network.train()
+    freeze_recurrent(network, frozen)
     total, seen = 0.0, 0
     for start in range(0, len(order), batch_size):
         index = order[start:start + batch_size]
@@ -90,6 +100,7 @@ def _train_one_epoch(network: MixedInputRNN, data: SequenceTensors, order: torch
         optimiser.step()
         total += loss.detach() * len(index)
         seen += len(index)
+    freeze_recurrent(network, False)
     return float(total) / max(seen, 1)
 
 
@@ -103,6 +114,40 @@ def _validate(network: MixedInputRNN, data: SequenceTensors, labels: np.ndarray,
     return val_loss, hand_till_auc(labels, proba)
 
 
+@dataclass
+class _Best:
+    """The kept epoch so far: its score (higher is better), number and weights."""
+
+    score: float = -math.inf
+    epoch: int = 0
+    state: dict[str, torch.Tensor] | None = None
+
+    def offer(self, row: dict, network: MixedInputRNN, select_by: str) -> None:
+        """Keep the network as it is now when ``row`` (one epoch of the history) scores better."""
+        # The validation loss is the fallback when the AUC is undefined (a class missing from validation).
+        use_auc = select_by == "val_auc" and not math.isnan(row["val_auc"])
+        score = row["val_auc"] if use_auc else -row["val_loss"]
+        if self.state is None or score > self.score:
+            self.score, self.epoch = score, row["epoch"]
+            self.state = {k: v.detach().to("cpu", copy=True) for k, v in network.state_dict().items()}
+
+
+def kept_epoch_note(history: pd.DataFrame, best_epoch: int) -> str | None:
+    """What to tell the user about the kept epoch, or None: the last epoch kept (the validation score was still
+    improving, so the model may be undertrained), or a fine-tuning that never beat its starting weights."""
+    last = int(history["epoch"].max())
+    if len(history) < 2:  # a single epoch: there was no choice to make
+        return None
+    if best_epoch == 0:
+        return ("no fine-tuning epoch beat the starting run on validation, so its weights were kept unchanged "
+                "(epoch 0); try a lower learning rate or more data")
+    if best_epoch == last:
+        return (f"the kept epoch is the last one ({last}): the validation score was still improving, so the "
+                "model may be undertrained; train for more epochs (early stopping ends a run once it stops "
+                "improving)")
+    return None
+
+
 def train(
     network: MixedInputRNN,
     train_set: SequenceSet,
@@ -110,13 +155,15 @@ def train(
     config: TrainConfig,
     checkpoint_dir: str | Path | None = None,
     progress: bool = True,
+    train_inputs: Callable[[int], SequenceSet] | None = None,
+    score_start: bool = False,
 ) -> TrainResult:
-    """Train `network` in place on scaled sequences and return the best-validation-AUC weights.
+    """Train `network` in place on scaled sequences and return the best-validation-score weights.
 
     Parameters
     ----------
     network : MixedInputRNN
-        A freshly built (or resumed) network.
+        A freshly built (or resumed, or pretrained) network.
     train_set, val_set : SequenceSet
         Scaled sequences with integer labels (see ``FeatureScaler``).
     config : TrainConfig
@@ -126,6 +173,12 @@ def train(
         generator, history), as safetensors + JSON. A later call with the same directory resumes from it.
     progress : bool
         Show a progress bar over epochs.
+    train_inputs : callable, optional
+        ``epoch -> scaled training set`` for that epoch (fresh augmentations, :mod:`lcrnn.train.augment`),
+        the same rows and labels as ``train_set``; by default ``train_set`` every epoch.
+    score_start : bool
+        Score the network before any update as epoch 0 of the history (a pretrained start), which can then be
+        the kept epoch.
     """
     if train_set.labels is None or val_set.labels is None:
         raise InvalidTableError("training needs labels for the training and validation sets")
@@ -136,49 +189,56 @@ def train(
     loss_fn = make_loss(config.loss, counts.tolist(), gamma=config.gamma).to(device)
     optimiser = torch.optim.Adam(network.parameters(), lr=config.lr)
     generator = torch.Generator().manual_seed(config.seed)
+    train_t, val_t = SequenceTensors.from_set(train_set, device), SequenceTensors.from_set(val_set, device)
 
-    train_t = SequenceTensors.from_set(train_set, device)
-    val_t = SequenceTensors.from_set(val_set, device)
-    val_labels = val_set.labels
-
-    rows, best_state, best_auc, best_epoch, start_epoch = [], None, -math.inf, 0, 1
-    resumed = None if checkpoint_dir is None else load_training_state(
-        checkpoint_dir, network, optimiser, generator, device)
-    if resumed is not None:
-        rows, best_state = resumed["history"], resumed["best_state"]
-        best_auc, best_epoch = resumed["best_val_auc"], resumed["best_epoch"]
-        start_epoch = resumed["epoch"] + 1
+    rows, best, start_epoch = _resume(checkpoint_dir, network, optimiser, generator, device)
+    if score_start and not rows:
+        rows.append(_row(0, math.nan, *_validate(network, val_t, val_set.labels, loss_fn, device), 0.0))
+        best.offer(rows[-1], network, config.select_by)
 
     t0 = time.perf_counter()
     stopped_early = False
-    epochs = range(start_epoch, config.epochs + 1)
-    bar = tqdm(epochs, desc=f"training {network.config.rnn.upper()}", unit="epoch", disable=not progress,
-               initial=start_epoch - 1, total=config.epochs)
+    bar = tqdm(range(start_epoch, config.epochs + 1), desc=f"training {network.config.rnn.upper()}", unit="epoch",
+               disable=not progress, initial=start_epoch - 1, total=config.epochs)
     for epoch in bar:
+        if train_inputs is not None:
+            train_t = SequenceTensors.from_set(train_inputs(epoch), device)
         order = _epoch_order(train_t.labels, generator, config.stratified_batches)
-        train_loss = _train_one_epoch(network, train_t, order, loss_fn, optimiser, config.batch_size)
-        val_loss, val_auc = _validate(network, val_t, val_labels, loss_fn, device)
-        rows.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "val_auc": val_auc,
-                     "seconds": time.perf_counter() - t0})
-        # The validation loss is the fallback when the AUC is undefined (a class missing from validation).
-        score = val_auc if config.select_by == "val_auc" and not math.isnan(val_auc) else -val_loss
-        if best_state is None or score > best_auc:
-            best_auc, best_epoch = score, epoch
-            best_state = {k: v.detach().to("cpu", copy=True) for k, v in network.state_dict().items()}
-        bar.set_postfix(loss=f"{train_loss:.4f}", val_loss=f"{val_loss:.4f}", val_auc=f"{val_auc:.4f}",
-                        best=best_epoch)
+        train_loss = _train_one_epoch(network, train_t, order, loss_fn, optimiser, config.batch_size,
+                                      frozen=epoch <= config.freeze_rnn_epochs)
+        rows.append(_row(epoch, train_loss, *_validate(network, val_t, val_set.labels, loss_fn, device),
+                         time.perf_counter() - t0))
+        best.offer(rows[-1], network, config.select_by)
+        bar.set_postfix(loss=f"{train_loss:.4f}", val_loss=f"{rows[-1]['val_loss']:.4f}",
+                        val_auc=f"{rows[-1]['val_auc']:.4f}", best=best.epoch)
         if checkpoint_dir is not None:
-            save_training_state(checkpoint_dir, network, optimiser, generator, epoch, rows, best_state,
-                                best_auc, best_epoch)
-        if config.early_stopping is not None and epoch - best_epoch >= config.early_stopping:
+            save_training_state(checkpoint_dir, network, optimiser, generator, epoch, rows, best.state,
+                                best.score, best.epoch)
+        if config.early_stopping is not None and epoch - best.epoch >= config.early_stopping:
             stopped_early = True
             break
     bar.close()
 
     history = pd.DataFrame(rows, columns=["epoch", "train_loss", "val_loss", "val_auc", "seconds"])
-    network.load_state_dict(best_state)
+    history["kept"] = history["epoch"] == best.epoch  # the history says which epoch the run is
+    network.load_state_dict(best.state)
     network.eval()
-    kept_auc = float(history.loc[history["epoch"] == best_epoch, "val_auc"].iloc[0])
-    return TrainResult(best_state=best_state, history=history, best_epoch=best_epoch, best_val_auc=kept_auc,
-                       seconds=time.perf_counter() - t0, stopped_early=stopped_early)
+    kept_auc = float(history.loc[history["kept"], "val_auc"].iloc[0])
+    note = kept_epoch_note(history, best.epoch)
+    return TrainResult(best_state=best.state, history=history, best_epoch=best.epoch, best_val_auc=kept_auc,
+                       seconds=time.perf_counter() - t0, stopped_early=stopped_early, note=note)
 
+
+def _resume(checkpoint_dir: str | Path | None, network: MixedInputRNN, optimiser: torch.optim.Optimizer,
+            generator: torch.Generator, device: torch.device) -> tuple[list[dict], _Best, int]:
+    """History rows, kept epoch and first epoch to run: from the checkpoint when there is one, else a fresh start."""
+    resumed = None if checkpoint_dir is None else load_training_state(
+        checkpoint_dir, network, optimiser, generator, device)
+    if resumed is None:
+        return [], _Best(), 1
+    best = _Best(resumed["best_val_auc"], resumed["best_epoch"], resumed["best_state"])
+    return resumed["history"], best, resumed["epoch"] + 1
+
+
+def _row(epoch: int, train_loss: float, val_loss: float, val_auc: float, seconds: float) -> dict:
+    return {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "val_auc": val_auc, "seconds": seconds}

@@ -22,8 +22,10 @@ from lcrnn.data.splits import Split
 from lcrnn.errors import InvalidConfigError, LcrnnError
 from lcrnn.model.config import NetworkConfig
 from lcrnn.model.network import MixedInputRNN
+from lcrnn.train.augment import AugmentConfig
 from lcrnn.train.checkpoint import CONFIG_FILE, MODEL_FILE, load_model, save_model
 from lcrnn.train.config import TrainConfig
+from lcrnn.train.finetune import FineTuneConfig
 from lcrnn.version import __version__
 
 __all__ = [
@@ -70,6 +72,8 @@ class TrainedModel:
     lcrnn_version: str = __version__
     galaxies: dict[str, Any] | str | None = NOT_RECORDED
     band: str | None = None
+    augment: AugmentConfig = field(default_factory=AugmentConfig)  # training-time augmentations (all off)
+    finetune: FineTuneConfig | None = None  # the run it started from, when it was fine-tuned
 
     @property
     def max_len(self) -> int:
@@ -87,6 +91,8 @@ class TrainedModel:
             "context": self.context_config.to_dict(),
             **({} if self.galaxies == NOT_RECORDED else {"galaxies": self.galaxies}),
             **({} if self.band is None else {"band": self.band}),
+            "augment": self.augment.to_dict(),
+            "finetune": None if self.finetune is None else self.finetune.to_dict(),
             "scaler": self.scaler.to_dict(),
             "class_counts": dict(self.class_counts),
             "best_epoch": self.best_epoch,
@@ -221,7 +227,20 @@ def load_run(path: str | Path) -> TrainedModel:
         lcrnn_version=str(config.get("lcrnn_version", "unknown")),
         galaxies=config.get("galaxies", NOT_RECORDED),
         band=_checked_band(path, config),
+        augment=_checked_config(path, config, "augment", AugmentConfig, AugmentConfig()),
+        finetune=_checked_config(path, config, "finetune", FineTuneConfig, None),
     )
+
+
+def _checked_config(path: Path, config: dict[str, Any], key: str, cls: type, absent: Any) -> Any:
+    """A recorded config, or ``absent`` when there is none (a run saved before it was recorded)."""
+    data = config.get(key)
+    if data is None:
+        return absent
+    try:
+        return cls.from_dict(data)
+    except (TypeError, ValueError) as error:
+        raise _refuse(path, key, f"is not usable ({error})") from error
 
 
 def _checked_band(path: Path, config: dict[str, Any]) -> str | None:

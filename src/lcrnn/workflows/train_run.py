@@ -39,9 +39,12 @@ def split_scores(clf: Classifier, seqs: SequenceSet, part: str) -> dict:
 
 
 def train_run(clf: Classifier, survey: Survey, out: str | Path, resume: bool = True,
-              classes: Sequence[str] | None = None) -> dict:
-    """Fit `clf` on `survey` (on `classes`, default the paper's; see :meth:`Classifier.fit`), save the run
-    directory and return its metrics.
+              classes: Sequence[str] | None = None, init: str | Path | None = None, scaler: str = "keep") -> dict:
+    """Fit `clf` on `survey` (on `classes`, default the paper's; fine-tuning the run `init` when given, with
+    the `scaler` policy; see :meth:`Classifier.fit`), save the run directory and return its metrics.
+
+    ``metrics["note"]`` says when the kept epoch is the last one (the model may be undertrained) or a
+    fine-tuning kept its starting weights (:func:`lcrnn.train.loop.kept_epoch_note`); None otherwise.
 
     The training state is checkpointed into ``out/checkpoint`` after every epoch; rerunning the same command
     after an interruption resumes there. It is removed once the run is saved.
@@ -51,7 +54,8 @@ def train_run(clf: Classifier, survey: Survey, out: str | Path, resume: bool = T
     checkpoint = out / "checkpoint"
     if not resume and checkpoint.exists():
         shutil.rmtree(checkpoint)
-    clf.fit(survey.photometry, survey.objects, survey.galaxies, checkpoint_dir=checkpoint, classes=classes)
+    clf.fit(survey.photometry, survey.objects, survey.galaxies, checkpoint_dir=checkpoint, classes=classes,
+            init=init, scaler=scaler)
     clf.save(out)
     seqs = clf.prepare(survey.photometry, survey.objects, survey.galaxies)
     metrics = {
@@ -61,6 +65,7 @@ def train_run(clf: Classifier, survey: Survey, out: str | Path, resume: bool = T
         "seconds_per_epoch": float(clf.history_["seconds"].diff().fillna(clf.history_["seconds"]).median()),
         "validation": split_scores(clf, seqs, "val"),
         "test": split_scores(clf, seqs, "test"),
+        "note": clf.fit_note_,
     }
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
     _draw_loss_curve(clf, out / "loss_curve.png")
