@@ -47,6 +47,7 @@ __all__ = [
     "IngestSummary",
     "InvalidAlertError",
     "expand_paths",
+    "in_service_bands",
     "ingest_files",
     "read_photometry_file",
     "read_ztf_alerts",
@@ -206,7 +207,7 @@ def ingest_files(
     files = expand_paths(paths)
     summary = IngestSummary(files=len(files))
     work = _read_all(files, service, objects, on_invalid, summary)
-    work = _in_service_bands(work, service, on_invalid, summary)
+    work = in_service_bands(work, service, on_invalid, summary)
     total = sum(len(d) for _, d, _ in work)
     with tqdm(total=total, disable=not progress, unit="obs", desc="ingest") as bar:
         for positions, detections, limits in work:
@@ -266,8 +267,8 @@ def _read_all(
     return work
 
 
-def _in_service_bands(work: _Work, service: ClassificationService, on_invalid: str,
-                      summary: IngestSummary) -> _Work:
+def in_service_bands(work: _Work, service: ClassificationService, on_invalid: str,
+                     summary: IngestSummary) -> _Work:
     """Detections and upper limits in the service's band(s); the others skipped and counted, or refused."""
     bands = service.store.bands
     if bands is None:

@@ -42,6 +42,7 @@ __all__ = [
     "FirstPositions",
     "InvalidAlertError",
     "read_ztf_alerts",
+    "read_ztf_packets",
     "report_problems",
 ]
 
@@ -60,7 +61,7 @@ _UL_COLUMNS = ["object_id", "mjd", "limit_mag", "band"]
 class AlertProblem:
     """One bad alert (or a bad file, ``alert`` None): where, which field, what is wrong; ``reason`` counts."""
 
-    file: Path
+    file: Path | str
     alert: str | None
     field: str | None
     problem: str
@@ -187,16 +188,31 @@ def read_ztf_alerts(
     if on_invalid not in ("raise", "drop"):
         raise ValueError(f"on_invalid must be 'raise' or 'drop', got {on_invalid!r}.")
     problems: list[AlertProblem] = []
-    good: list[tuple[Path, _Alert]] = []
+    files: list[tuple[Path, list[Any]]] = []
     for path in map(Path, paths):
         try:
-            packets = _packets(path)
+            files.append((path, _packets(path)))
         except _BadField as exc:
             problems.append(AlertProblem(path, None, None, exc.problem, exc.reason))
-            continue
-        alerts, bad = _flatten_file(path, packets)
-        problems += bad
-        good += [(path, a) for a in alerts]
+    return read_ztf_packets(files, on_invalid, positions, problems)
+
+
+def read_ztf_packets(
+    sources: Iterable[tuple[Path | str, Sequence[Any]]],
+    on_invalid: str = "raise",
+    positions: FirstPositions | None = None,
+    problems: Sequence[AlertProblem] = (),
+) -> AlertBatch:
+    """Alert packets already decoded (Kafka messages, :mod:`lcrnn.serve.stream`), read as files' are.
+
+    ``sources`` are ``(name, packets)`` pairs, in reading order; the name (a file, or ``topic[partition]@offset``)
+    is what problems are named by. ``problems`` found before (unreadable files) join the ones found here.
+    Parameters and errors as :func:`read_ztf_alerts`.
+    """
+    if on_invalid not in ("raise", "drop"):
+        raise ValueError(f"on_invalid must be 'raise' or 'drop', got {on_invalid!r}.")
+    good, bad = _flatten_all(sources)
+    problems = [*problems, *bad]
     positions = positions if positions is not None else FirstPositions()
     positions.preload(a.object_id for _, a in good)
     kept: list[_Alert] = []
@@ -250,21 +266,33 @@ def _packets(path: Path) -> list[Any]:
         raise _BadField("", f"cannot be read as Avro alerts ({type(exc).__name__}: {exc})", "unreadable_file")
 
 
-def _flatten_file(path: Path, packets: list[Any]) -> tuple[list[_Alert], list[AlertProblem]]:
-    """The alerts of one file whose fields are all there and pass the data layer's rules, and the others."""
-    if not packets:
-        return [], [AlertProblem(path, None, None, "holds no alerts", "unreadable_file")]
+def _flatten_all(
+    sources: Iterable[tuple[Path | str, Sequence[Any]]],
+) -> tuple[list[tuple[Path | str, _Alert]], list[AlertProblem]]:
+    """The alerts whose fields are all there and pass the data layer's rules, and the others, in reading order.
+
+    The rules run once over every source's alerts: a Kafka poll brings many one-alert messages, and checking
+    each on its own would cost more than storing it.
+    """
+    names: list[tuple[Path | str, str]] = []  # (source, alert) of each alert, numbered in reading order
     alerts: dict[int, _Alert] = {}
-    problems: dict[int, AlertProblem] = {}
-    for i, packet in enumerate(packets):
-        try:
-            alerts[i] = _flatten(packet)
-        except _BadField as exc:
-            problems[i] = AlertProblem(path, _name(packet, i), exc.name, exc.problem, exc.reason)
-    for i, (name, column, value, rule) in _rule_breaks(alerts).items():
-        problems[i] = AlertProblem(path, _name(packets[i], i), name, f"= {value!r} breaks the data layer's "
-                                   f"rule for {column} ({rule})", "invalid_value")
-    return [a for i, a in alerts.items() if i not in problems], [problems[i] for i in sorted(problems)]
+    bad: dict[int, AlertProblem] = {}
+    empty: list[AlertProblem] = []
+    for path, packets in sources:
+        if not packets:
+            empty.append(AlertProblem(path, None, None, "holds no alerts", "unreadable_file"))
+        for i, packet in enumerate(packets):
+            k = len(names)
+            names.append((path, _name(packet, i)))
+            try:
+                alerts[k] = _flatten(packet)
+            except _BadField as exc:
+                bad[k] = AlertProblem(path, names[k][1], exc.name, exc.problem, exc.reason)
+    for k, (name, column, value, rule) in _rule_breaks(alerts).items():
+        bad[k] = AlertProblem(*names[k], name, f"= {value!r} breaks the data layer's rule for {column} ({rule})",
+                              "invalid_value")
+    good = [(names[k][0], a) for k, a in alerts.items() if k not in bad]
+    return good, empty + [bad[k] for k in sorted(bad)]
 
 
 def _rule_breaks(alerts: Mapping[int, _Alert]) -> dict[int, tuple[str, str, Any, str]]:
