@@ -95,7 +95,7 @@ def create_app(
 
 
 def _schema_with_classes(app: FastAPI, build: Callable[[], dict]) -> Callable[[], dict]:
-    """The OpenAPI schema, whose ``cls`` query parameters list the loaded model's classes (once it is loaded)."""
+    """The OpenAPI schema, whose ``cls`` and ``prob_cls`` query parameters list the loaded model's classes."""
 
     def openapi() -> dict:
         service = getattr(app.state, "service", None)
@@ -105,7 +105,7 @@ def _schema_with_classes(app: FastAPI, build: Callable[[], dict]) -> Callable[[]
         for operations in schema["paths"].values():
             for operation in operations.values():
                 for parameter in operation.get("parameters", []):
-                    if parameter["name"] == "cls" and parameter["in"] == "query":
+                    if parameter["name"] in ("cls", "prob_cls") and parameter["in"] == "query":
                         parameter["schema"] = {"type": "string", "enum": list(service.model.classes),
                                                "title": "Cls"}
         return schema

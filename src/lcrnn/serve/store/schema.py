@@ -31,9 +31,15 @@ class StoreTables:
 
 
 def define_tables(prefix: str) -> StoreTables:
-    """The store's tables, each name starting with ``prefix``."""
+    """The store's tables, each name starting with ``prefix``.
+
+    ``create_all`` makes the indexes of the tables it creates only; the metadata's ``after_create`` listener
+    adds the indexes a store written by an older version lacks (``CREATE INDEX IF NOT EXISTS``), so an existing
+    database opens with every index.
+    """
     p = prefix
     md = sa.MetaData()
+    sa.event.listen(md, "after_create", _create_missing_indexes)
     return StoreTables(
         metadata=md,
         meta=sa.Table(
@@ -58,6 +64,11 @@ def define_tables(prefix: str) -> StoreTables:
             sa.Column("created_at", sa.Double, nullable=False),
             sa.Column("updated_at", sa.Double, nullable=False),
             sa.Index(f"{p}ix_objects_updated", "updated_at"),
+            # The vetting list's orders and the cone's prefilter (lcrnn.serve.store.search).
+            sa.Index(f"{p}ix_objects_dec_ra", "dec", "ra"),
+            *(sa.Index(f"{p}ix_objects_{key}", key, "object_id")  # the id breaks ties
+              for key in ("last_mjd", "first_mjd", "n_obs", "leading_prob")),
+            sa.Index(f"{p}ix_objects_leading", "leading_class", "leading_prob", "n_obs"),  # counts the filters
         ),
         observations=_photometry_table(
             md,
@@ -85,7 +96,7 @@ def define_tables(prefix: str) -> StoreTables:
             sa.Column("object_id", sa.String(128), sa.ForeignKey(f"{p}objects.object_id"), primary_key=True),
             sa.Column("cls", sa.String(64), primary_key=True),
             sa.Column("prob", sa.Double, nullable=False),
-            sa.Index(f"{p}ix_prob_cls_prob", "cls", "prob"),
+            sa.Index(f"{p}ix_prob_cls_prob_object", "cls", "prob", "object_id"),
         ),
         history=sa.Table(
             f"{p}history",
@@ -109,6 +120,12 @@ def define_tables(prefix: str) -> StoreTables:
             foreign_key=False,
         ),
     )
+
+
+def _create_missing_indexes(metadata: sa.MetaData, connection: sa.Connection, **_: object) -> None:
+    for table in metadata.sorted_tables:
+        for index in table.indexes:
+            connection.execute(sa.schema.CreateIndex(index, if_not_exists=True))
 
 
 def _photometry_table(

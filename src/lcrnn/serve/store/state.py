@@ -22,6 +22,7 @@ from lcrnn.serve.store.errors import ObjectConflictError, StoreError
 from lcrnn.serve.store.observe import IngestResult, add_observations
 from lcrnn.serve.store.retract import Retraction, retract_object, retract_observation
 from lcrnn.serve.store.schema import define_tables
+from lcrnn.serve.store.search import ObjectQuery, search_objects
 from lcrnn.serve.store.validation import Rows, object_records, observation_arrays, upper_limit_arrays
 
 __all__ = ["DEFAULT_POSITION_TOLERANCE_ARCSEC", "StateStore", "separation_arcsec"]
@@ -303,6 +304,11 @@ class StateStore:
         """
         with self._read() as conn:
             return queries.candidates(conn, self.tables, cls, min_prob, limit)
+
+    def search_objects(self, query: ObjectQuery) -> tuple[list[dict[str, Any]], int]:
+        """One page of the object list ``query`` asks for, and how many objects it selects (see :mod:`.search`)."""
+        with self._read() as conn:
+            return search_objects(conn, self.tables, query)
 
     def counts(self) -> dict[str, int]:
         """Numbers of objects, detections, upper limits and history rows (for health checks and benchmarks)."""

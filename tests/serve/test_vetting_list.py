@@ -1,0 +1,207 @@
+"""GET /objects as the vetting page uses it: sorts, filters, id and cone search, pages, 422s; SQLite and PostgreSQL.
+
+Expected orders and sets are computed here, in Python, from the rows the service returns unsorted; cone
+searches are checked against astropy's angular separation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from astropy import units as u
+from astropy.coordinates import SkyCoord
+from fastapi.testclient import TestClient
+
+from lcrnn.serve.app import ServeConfig, create_app
+from lcrnn.serve.store import StateStore
+
+TOKEN = "vetting-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+# Positions that test the sphere: both sides of RA 0/360, near the north pole, and ordinary ones.
+POSITIONS = {
+    "near359": (359.9, 0.0), "near0": (0.02, 0.0), "pole": (10.0, 89.9), "pole_far": (190.0, 89.0),
+    "mid": (150.0, 2.0), "south": (30.0, -45.0), "Case_1": (80.0, 10.0), "case_1": (80.5, 10.0),
+    "C%se": (81.0, 10.0), "quiet": (200.0, 20.0),  # quiet: never detected (no probabilities, no dates)
+}
+
+
+@pytest.fixture
+def listed(backend_url, tmp_path, monkeypatch, incremental_factory):
+    """A served store holding POSITIONS with 1-6 detections each (``quiet`` none), and every row (unsorted)."""
+    url, prefix = backend_url
+    monkeypatch.setenv("LCRNN_API_TOKEN", TOKEN)
+    inc, *_ = incremental_factory("gru")
+    config = ServeConfig(db_url=url, db_prefix=prefix, allow_missing_catalogue=True)
+    with TestClient(create_app(config, model=inc)) as client:
+        for i, (oid, (ra, dec)) in enumerate(POSITIONS.items()):
+            assert client.post("/objects", json={"object_id": oid, "ra": ra, "dec": dec}, headers=AUTH).status_code == 201
+            n = 0 if oid == "quiet" else 1 + (i * 7) % 6
+            obs = [{"object_id": oid, "mjd": 59000.0 + 3 * i + 2.5 * k, "mag": 17.0 + 0.3 * ((i + k) % 4),
+                    "mag_err": 0.05} for k in range(n)]
+            if obs:
+                client.post("/observations", json=obs, headers=AUTH).raise_for_status()
+        rows = client.get("/objects", params={"limit": 1000}).json()
+        assert len(rows) == len(POSITIONS)
+        yield client, {r["object_id"]: r for r in rows}
+
+
+def ids(resp) -> list[str]:
+    assert resp.status_code == 200, resp.text
+    return [r["object_id"] for r in resp.json()]
+
+
+def expected_order(rows: dict, value, descending: bool) -> list[str]:
+    """Objects with a value sorted by (value, id), in the direction asked; those without after, by id."""
+    valued = sorted((r for r in rows.values() if value(r) is not None), key=lambda r: (value(r), r["object_id"]),
+                    reverse=descending)
+    rest = sorted((r for r in rows.values() if value(r) is None), key=lambda r: r["object_id"], reverse=descending)
+    return [r["object_id"] for r in valued + rest]
+
+
+SORTS = [
+    ({"sort": "last_mjd"}, lambda r: r["last_mjd"]),
+    ({"sort": "first_mjd"}, lambda r: r["first_mjd"]),
+    ({"sort": "n_obs"}, lambda r: r["n_obs"]),
+    ({"sort": "prob"}, lambda r: r["leading_prob"]),
+    ({"sort": "prob", "prob_cls": "SN"}, lambda r: r["probabilities"].get("SN")),
+]
+
+
+def test_sorted_by_each_key_in_both_orders_never_detected_last(listed):
+    client, rows = listed
+    for params, value in SORTS:
+        for order in ("asc", "desc"):
+            got = client.get("/objects", params={**params, "order": order, "limit": 1000})
+            assert ids(got) == expected_order(rows, value, order == "desc"), (params, order)
+            if params["sort"] != "n_obs":
+                assert got.json()[-1]["object_id"] == "quiet"
+            if params.get("prob_cls"):
+                assert all(r["prob"] == r["probabilities"].get("SN") for r in got.json())
+
+
+def test_filters_by_leading_class_probability_and_detections_with_the_total(listed):
+    client, rows = listed
+    sn = sorted(r["probabilities"]["SN"] for r in rows.values() if r["probabilities"])
+    threshold = sn[len(sn) // 2]  # about half the detected objects
+    got = client.get("/objects", params={"prob_cls": "SN", "min_prob": threshold, "min_n_obs": 3, "limit": 1000})
+    want = {o for o, r in rows.items() if r["probabilities"].get("SN", -1) >= threshold and r["n_obs"] >= 3}
+    assert set(ids(got)) == want and 0 < len(want) < len(rows)
+    assert got.headers["X-Total-Count"] == str(len(want))
+    leading = rows["mid"]["leading_class"]
+    got = client.get("/objects", params={"cls": leading, "min_prob": 0.0, "limit": 1000})
+    assert set(ids(got)) == {o for o, r in rows.items() if r["leading_class"] == leading}
+
+
+def test_id_search_is_exact_or_a_case_sensitive_literal_prefix(listed):
+    client, _rows = listed
+    assert ids(client.get("/objects", params={"object_id": "case_1"})) == ["case_1"]
+    assert ids(client.get("/objects", params={"object_id": "case"})) == []
+    assert ids(client.get("/objects", params={"id_prefix": "Ca", "sort": "object_id", "order": "asc"})) == ["Case_1"]
+    # '%' and '_' are characters, not wildcards
+    assert ids(client.get("/objects", params={"id_prefix": "C%"})) == ["C%se"]
+    assert ids(client.get("/objects", params={"id_prefix": "C_"})) == []
+    assert sorted(ids(client.get("/objects", params={"id_prefix": "near"}))) == ["near0", "near359"]
+
+
+CONES = [  # (ra, dec, radius, found)
+    (0.05, 0.0, 600.0, {"near359", "near0"}),  # across RA 0/360: 540" and 108" away
+    (0.05, 0.0, 500.0, {"near0"}),
+    (359.95, 0.0, 300.0, {"near359", "near0"}),  # from the other side: 180" and 252"
+    (190.0, 89.95, 600.0, {"pole"}),  # over the pole: 0.15 deg = 540"
+    (190.0, 89.95, 500.0, set()),
+    (100.0, 90.0, 3700.0, {"pole", "pole_far"}),  # centred on the pole: 360" and 3600"
+    (80.25, 10.0, 900.0, {"Case_1", "case_1"}),  # 886.3" each at dec 10, where 1 deg of RA is 0.985 deg
+    (80.25, 10.0, 880.0, set()),
+]
+
+
+def test_cone_search_on_the_sphere(listed):
+    client, rows = listed
+    for ra, dec, radius, found in CONES:
+        check_cone(client, rows, ra, dec, radius, found)
+
+
+def check_cone(client, rows, ra, dec, radius, found):
+    got = client.get("/objects", params={"ra": ra, "dec": dec, "radius": radius, "sort": "distance", "order": "asc"})
+    assert set(ids(got)) == found, (ra, dec, radius)
+    centre = SkyCoord(ra * u.deg, dec * u.deg)
+    seps = []
+    for r in got.json():
+        exact = centre.separation(SkyCoord(r["ra"] * u.deg, r["dec"] * u.deg)).arcsec
+        assert r["separation_arcsec"] == pytest.approx(exact, abs=1e-6)
+        seps.append(r["separation_arcsec"])
+    assert seps == sorted(seps)
+    # astropy agrees on what lies outside the cone too
+    outside = [o for o in rows if o not in found]
+    assert all(centre.separation(SkyCoord(rows[o]["ra"] * u.deg, rows[o]["dec"] * u.deg)).arcsec > radius
+               for o in outside)
+
+
+def test_random_cones_match_astropy(backend_url, tmp_path, monkeypatch, incremental_factory):
+    """Many objects near RA 0 and the poles; every cone's answer is the brute-force one."""
+    url, prefix = backend_url
+    monkeypatch.setenv("LCRNN_API_TOKEN", TOKEN)
+    rng = np.random.default_rng(3)
+    ra = np.concatenate([rng.uniform(359.0, 360.0, 60) % 360, rng.uniform(0, 1.0, 60), rng.uniform(0, 360, 80)])
+    dec = np.concatenate([rng.uniform(-2, 2, 120), 90 - rng.uniform(0, 1.5, 40), -90 + rng.uniform(0, 1.5, 40)])
+    objects = pd.DataFrame({"object_id": [f"r{i:03d}" for i in range(len(ra))], "ra": ra, "dec": dec})
+    inc, *_ = incremental_factory("gru")
+    with TestClient(create_app(ServeConfig(db_url=url, db_prefix=prefix, allow_missing_catalogue=True),
+                               model=inc)) as client:
+        client.app.state.service.register(objects)
+        stars = SkyCoord(ra * u.deg, dec * u.deg)
+        centres = [(0.0, 0.0, 3600.0), (359.7, 1.0, 1800.0), (0.3, -1.5, 2400.0), (45.0, 89.5, 3000.0),
+                   (300.0, -89.2, 5400.0), (180.0, -90.0, 2000.0), (359.99, 89.99, 2500.0)]
+        for cra, cdec, radius in centres:
+            want = set(objects.object_id[stars.separation(SkyCoord(cra * u.deg, cdec * u.deg)).arcsec <= radius])
+            got = client.get("/objects", params={"ra": cra, "dec": cdec, "radius": radius, "limit": 1000})
+            assert set(ids(got)) == want and want, (cra, cdec, radius)
+
+
+def test_pages_partition_the_order_across_the_detected_undetected_boundary(listed):
+    client, rows = listed
+    for params in ({"sort": "last_mjd", "order": "desc"}, {"sort": "prob", "prob_cls": "AGN", "order": "asc"},
+                   {"sort": "n_obs", "order": "asc"}):
+        full = ids(client.get("/objects", params={**params, "limit": 1000}))
+        for size in (1, 3, 4, len(rows)):
+            pages = [client.get("/objects", params={**params, "limit": size, "offset": off})
+                     for off in range(0, len(rows) + size, size)]
+            assert sum((ids(p) for p in pages), []) == full
+            assert all(p.headers["X-Total-Count"] == str(len(rows)) for p in pages)
+        assert ids(client.get("/objects", params={**params, "offset": len(rows)})) == []
+        assert ids(client.get("/objects", params={**params, "limit": 2, "offset": len(rows) - 1})) == full[-1:]
+
+
+BAD = [  # (parameters, the one named in the 422)
+    ({"sort": "brightness"}, "sort"), ({"order": "up"}, "order"), ({"min_prob": 1.5}, "min_prob"),
+    ({"min_prob": "nan"}, "min_prob"), ({"limit": 0}, "limit"), ({"limit": 1001}, "limit"),
+    ({"offset": -1}, "offset"), ({"min_n_obs": -2}, "min_n_obs"), ({"cls": "XX"}, "cls"),
+    ({"prob_cls": "XX"}, "prob_cls"), ({"ra": 360.0, "dec": 0, "radius": 5}, "ra"),
+    ({"ra": 10.0, "dec": 91, "radius": 5}, "dec"), ({"ra": 10.0, "dec": 0, "radius": 0}, "radius"),
+    ({"ra": 10.0, "dec": 0}, "radius"), ({"dec": 0.0, "radius": 5}, "ra"), ({"sort": "distance"}, "sort"),
+    ({"object_id": "a b"}, "object_id"), ({"id_prefix": "x" * 129}, "id_prefix"),
+    ]
+
+
+def test_bad_parameters_get_422_naming_them(listed):
+    client, _rows = listed
+    for params, field in BAD:
+        resp = client.get("/objects", params=params)
+        assert resp.status_code == 422, (params, resp.text)
+        assert any(err["loc"] == ["query", field] for err in resp.json()["detail"]), resp.json()
+
+
+def test_a_store_made_before_the_indexes_gains_them_when_opened(backend_url):
+    url, prefix = backend_url
+    store = StateStore(url, prefix=prefix)
+    new = {ix.name for ix in store.objects.indexes} - {f"{prefix}ix_objects_updated"}
+    with store.engine.begin() as conn:
+        for name in new:
+            conn.execute(sa.text(f"DROP INDEX {name}"))
+    assert not new & {ix["name"] for ix in sa.inspect(store.engine).get_indexes(store.objects.name)}
+    store.close()
+    reopened = StateStore(url, prefix=prefix)
+    assert new <= {ix["name"] for ix in sa.inspect(reopened.engine).get_indexes(reopened.objects.name)}
+    reopened.close()
