@@ -348,11 +348,11 @@ def test_agn_walks_are_slower_in_seyferts_than_in_blazars():
 
 
 def test_the_random_stream_is_pinned():
-    # Same seed, same survey across versions: the populations draw in the order the simulator always has.
-    # (These counts were the same before the simulator became a package of registered populations.)
+    # Same seed, same survey across versions: the populations draw in a fixed order. Any change to what the
+    # simulator draws changes these numbers; update them only together with such a change.
     survey, truth = simulate_survey_with_truth(SimulationConfig(n_objects=300, seed=4, class_fractions=FRACTIONS))
-    assert (len(survey.photometry), len(survey.galaxies), int(truth.host_catalogued.sum())) == (1941, 171, 58)
+    assert (len(survey.photometry), len(survey.galaxies), int(truth.host_catalogued.sum())) == (2922, 176, 61)
     assert truth.subtype.value_counts().sort_index().to_dict() == {
-        "CEP": 10, "EA": 3, "EW": 53, "II-P": 9, "IRR": 31, "Ia": 35, "Ibc": 1, "M": 23, "QSO": 9, "RRab": 33,
-        "RRc": 10, "SR": 39, "Seyfert": 31, "UG": 7, "UV": 1, "blazar": 5,
+        "CEP": 8, "EA": 17, "EW": 45, "II-P": 14, "IRR": 29, "Ia": 30, "Ibc": 1, "M": 24, "QSO": 5, "RRab": 31,
+        "RRc": 12, "SR": 38, "Seyfert": 38, "UG": 5, "UV": 1, "blazar": 2,
     }

@@ -85,13 +85,14 @@ class SimulationConfig:
     )
     error_floor_mag: float = 0.015  # calibration floor in quadrature (SURVEY_FACTS: 0.01-0.02 mag)
     saturation_mag: float = 12.0  # brighter measurements saturate (assumed for 40 cm telescopes, 60 s)
-    visit_interval_days: float = 40.0  # median nights between visits of a field that is up and clear (tuned)
-    visit_interval_spread: float = (
-        0.5  # log-normal sigma of that interval over fields (survey priorities; tuned)
-    )
-    # GW and GRB follow-up (paper section 2.1): share of nights a field spends in an intensive campaign, the
-    # nights between visits then, and a campaign's mean length (tuned to the paper's ~11-day median gap).
-    campaign_fraction: float = 0.15
+    # The all-sky survey's field rotation: nights between visits of a field that is up, in clear weather, on a
+    # night of average length with the usual number of fields up (tuned: the paper's median of ~6 points and
+    # ~11 d between points cannot both be met, see docs/simulator.md; this is the compromise).
+    visit_interval_days: float = 8.0
+    visit_interval_spread: float = 0.3  # log-normal sigma of a field's priority (overlaps; assumed)
+    # GW follow-up during LIGO-Virgo's O3 run (paper section 2.1): share of O3 nights a field spends in an
+    # intensive campaign, the nights between visits then, and a campaign's mean length (assumed).
+    campaign_fraction: float = 0.1
     campaign_interval_days: float = 2.6
     campaign_length_days: float = 14.0
     clear_fraction: float = 0.75  # usable nights on La Palma (bad weather comes in runs)
