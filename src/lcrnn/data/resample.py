@@ -44,6 +44,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from lcrnn.data.simulate import magnitude_error
+from lcrnn.data.tables import Survey
 from lcrnn.errors import InvalidTableError
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "event_window",
     "resample_light_curve",
     "resample_photometry",
+    "resample_survey",
 ]
 
 Window = Literal["peak", "random", "all"]
@@ -463,3 +465,13 @@ def augment_rare_classes(
     new_objects.insert(0, "parent_id", new_objects.pop("object_id"))
     new_objects.insert(0, "object_id", pd.Series(kept, dtype="str"))
     return new_phot, new_objects.reset_index(drop=True)
+
+
+def resample_survey(survey: Survey, config: ResampleConfig | None = None, seed: int = 0) -> Survey:
+    """A survey's light curves resampled to GOTO-like (:func:`resample_photometry`), with its objects and galaxies.
+
+    Objects left with fewer than ``config.min_points`` points are dropped from the objects table too.
+    """
+    photometry = resample_photometry(survey.photometry, survey.objects, config, seed=seed)
+    kept = survey.objects["object_id"].astype(str).isin(photometry["object_id"].astype(str))
+    return Survey(photometry, survey.objects[kept].reset_index(drop=True), survey.galaxies)
