@@ -151,9 +151,10 @@ def test_hosts_sit_where_they_should_and_some_are_missing(simulated):
     hosted = truth["host_catalogued"]
     agn = (truth.label == "AGN") & hosted
     sn = (truth.label == "SN") & hosted
-    assert (dist[agn] < 1.0).all()  # nuclear
-    assert dist[sn].between(0.0, 10.01).all()
-    assert dist[sn].median() > 1.5
+    # Nuclear, but the survey's and the catalogue's positions differ by ~0.1-1" (SURVEY_FACTS).
+    assert (dist[agn] < 3.0).all() and 0.1 < dist[agn].median() < 0.8 and (dist[agn] > 0.5).mean() > 0.1
+    # SN sit about one host effective radius out: a few arcsec at these redshifts, some nuclear.
+    assert 1.5 < dist[sn].median() < 10.0 and (dist[sn] < 1.0).any()
 
 
 def test_field_galaxy_density_gives_a_few_percent_chance_matches(simulated):
@@ -351,7 +352,7 @@ def test_the_random_stream_is_pinned():
     # Same seed, same survey across versions: the populations draw in a fixed order. Any change to what the
     # simulator draws changes these numbers; update them only together with such a change.
     survey, truth = simulate_survey_with_truth(SimulationConfig(n_objects=300, seed=4, class_fractions=FRACTIONS))
-    assert (len(survey.photometry), len(survey.galaxies), int(truth.host_catalogued.sum())) == (2922, 176, 61)
+    assert (len(survey.photometry), len(survey.galaxies), int(truth.host_catalogued.sum())) == (2922, 199, 71)
     assert truth.subtype.value_counts().sort_index().to_dict() == {
         "CEP": 8, "EA": 17, "EW": 45, "II-P": 14, "IRR": 29, "Ia": 30, "Ibc": 1, "M": 24, "QSO": 5, "RRab": 31,
         "RRc": 12, "SR": 38, "Seyfert": 38, "UG": 5, "UV": 1, "blazar": 2,

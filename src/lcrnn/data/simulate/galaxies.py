@@ -17,16 +17,59 @@ from lcrnn.data.simulate.sky import galactic_b, offset_positions
 
 __all__ = ["galaxy_catalogue"]
 
-# SN sit 1-10" from their host's centre, about one half-light radius at these redshifts (SURVEY_FACTS).
-_SN_HOST_OFFSET_ARCSEC = (1.0, 10.0)  # log-uniform
-# AGN are nuclear; the catalogue position differs by centroiding and astrometric scatter, ~0.1-1"
-# (SURVEY_FACTS): Rayleigh with this scale, capped below 1".
-_AGN_HOST_SCATTER_ARCSEC = 0.25
-_AGN_HOST_MAX_ARCSEC = 0.95
+# SN hosts: effective (half-light) radius log-normal about 3 kpc with 0.25 dex scatter (assumed; typical of
+# the L* discs that host most SNe, e.g. Shen et al. 2003). SNe follow an exponential disc, whose projected
+# radius in 2D is Gamma(2) in scale lengths with a median of one effective radius; SN Ia median offset ~1 r_e,
+# core-collapse ~0.7 r_e (SURVEY_FACTS; Kelly & Kirshner 2012). Discs are seen at random inclination.
+_HOST_RE_KPC = 3.0
+_HOST_RE_SCATTER_DEX = 0.25
+_GAMMA2_MEDIAN = 1.6783  # median of Gamma(2, 1): the effective radius of an exponential disc, in scale lengths
+_MEDIAN_OFFSET_RE = {"Ia": 1.0, "II-P": 0.7, "Ibc": 0.7}
+# Astrometry: the survey's centroid and the catalogue's position differ by a Gaussian error per axis whose
+# sigma is log-uniform in this range (arcsec), for hosts and nuclei alike (SURVEY_FACTS: ~0.1-1").
+_ASTROMETRIC_SIGMA_ARCSEC = (0.1, 0.6)
+# Quasars and blazars are in GLADE themselves when SDSS-DR12Q holds them (GLADE merges it): its ~9,400 deg^2
+# cover ~34 % of the sky north of dec -20, at ~90 % completeness for quasars this bright (assumed).
+_QUASAR_IN_CATALOGUE = 0.30
 # Behind the dust of the Galactic plane the catalogue thins to 1 - 0.9 exp(-(b / 10 deg)^2) of its density
 # (SURVEY_FACTS: GLADE is thinner near the plane; the shape is assumed).
 _PLANE_DEFICIT = 0.9
 _PLANE_SCALE_DEG = 10.0
+def _disc_offsets_arcsec(rng: np.random.Generator, subtype: np.ndarray, redshift: np.ndarray) -> np.ndarray:
+    """Projected SN-host offsets: radius in an inclined exponential disc, turned into arcsec at ``redshift``."""
+    from astropy.cosmology import Planck18
+
+    n = len(subtype)
+    r_e = _HOST_RE_KPC * 10.0 ** rng.normal(0.0, _HOST_RE_SCATTER_DEX, n)
+    median = np.array([_MEDIAN_OFFSET_RE.get(str(t), 1.0) for t in subtype])
+    radius_kpc = rng.gamma(2.0, 1.0, n) / _GAMMA2_MEDIAN * median * r_e
+    azimuth = rng.uniform(0.0, 2 * np.pi, n)
+    cos_i = rng.random(n)
+    projected = radius_kpc * np.sqrt(np.cos(azimuth) ** 2 + (np.sin(azimuth) * cos_i) ** 2)
+    return projected * Planck18.arcsec_per_kpc_proper(redshift).value
+
+
+def _astrometric_error(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets (arcsec, east and north) between a survey position and a catalogue position of one source."""
+    sigma = log_uniform(rng, *_ASTROMETRIC_SIGMA_ARCSEC, n)
+    return sigma * rng.standard_normal(n), sigma * rng.standard_normal(n)
+
+
+def _host_offsets(
+    rng: np.random.Generator, labels: np.ndarray, subtype: np.ndarray, redshift: np.ndarray
+) -> np.ndarray:
+    """Separation (arcsec) between each SN or AGN and its host's catalogue position; NaN for the rest."""
+    n = len(labels)
+    offset = np.full(n, np.nan)
+    is_sn, hosted = labels == "SN", (labels == "SN") | (labels == "AGN")
+    true_east, true_north = np.zeros(n), np.zeros(n)
+    if is_sn.any():  # astropy refuses an empty array
+        sep = _disc_offsets_arcsec(rng, subtype[is_sn], redshift[is_sn])
+        angle = rng.uniform(0.0, 2 * np.pi, int(is_sn.sum()))
+        true_east[is_sn], true_north[is_sn] = sep * np.cos(angle), sep * np.sin(angle)
+    east, north = _astrometric_error(rng, n)
+    offset[hosted] = np.hypot(true_east + east, true_north + north)[hosted]
+    return offset
 
 
 def galaxy_catalogue(
@@ -36,26 +79,25 @@ def galaxy_catalogue(
     dec: np.ndarray,
     labels: np.ndarray,
     redshift: np.ndarray,
+    subtype: np.ndarray,
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """Catalogued hosts of SN and AGN plus field galaxies around every object.
 
     Returns the catalogue, whether each object's host is catalogued, and the host offset (NaN for none).
     """
     n = len(ra)
-    host_offset = np.full(n, np.nan)
-    is_sn, is_agn = labels == "SN", labels == "AGN"
-    host_offset[is_sn] = log_uniform(rng, *_SN_HOST_OFFSET_ARCSEC, int(is_sn.sum()))
-    host_offset[is_agn] = np.minimum(
-        rng.rayleigh(_AGN_HOST_SCATTER_ARCSEC, int(is_agn.sum())), _AGN_HOST_MAX_ARCSEC
-    )
+    host_offset = _host_offsets(rng, labels, subtype, redshift)
     from astropy.cosmology import Planck18
 
-    hosted = is_sn | is_agn
+    hosted = (labels == "SN") | (labels == "AGN")
     distance = np.full(n, np.inf)
     if hosted.any():  # astropy refuses an empty array here
         distance[hosted] = Planck18.luminosity_distance(redshift[hosted]).to_value(u.Mpc)
-    catalogued = np.zeros(n, dtype=bool)
-    catalogued[hosted] = rng.random(int(hosted.sum())) < config.galaxy_catalog.completeness(distance[hosted])
+    share = config.galaxy_catalog.completeness(distance)
+    quasar = (labels == "AGN") & np.isin(subtype.astype(str), ["QSO", "blazar"])
+    if config.galaxy_catalog.name == "GLADE":  # GLADE holds SDSS-DR12Q quasars as entries of their own
+        share = np.where(quasar, np.maximum(share, _QUASAR_IN_CATALOGUE), share)
+    catalogued = hosted & (rng.random(n) < share)
     host_ra, host_dec = offset_positions(ra[catalogued], dec[catalogued], host_offset[catalogued], rng)
 
     # Field galaxies: Poisson numbers within the patch, fewer behind the dust of the Galactic plane.

@@ -222,7 +222,8 @@ def simulate_survey_with_truth(
     photometry = _photometry(draws, rank, ids)
 
     redshift = np.concatenate([d.truth_column("redshift") for d in draws.values()])
-    galaxies, catalogued, host_offset = galaxy_catalogue(rng, config, ra, dec, labels, redshift)
+    subtype = np.concatenate([d.truth_column("subtype") for d in draws.values()])
+    galaxies, catalogued, host_offset = galaxy_catalogue(rng, config, ra, dec, labels, redshift, subtype)
     by_rank = np.argsort(rank)
     objects = pd.DataFrame(
         {
