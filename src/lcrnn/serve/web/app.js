@@ -1,13 +1,13 @@
 /* lcrnn web page: plain JavaScript, no build step, no network beyond this server (works offline).
-   Polls the JSON API and redraws; plots are inline SVG. */
+   This file: what both pages share (fetching, polling, formatting, positions) and the object list.
+   plot.js draws the SVG plots, object.js the object page. */
 "use strict";
 const lcrnn = (() => {
   const PALETTE = ["#2457a6", "#d1495b", "#2a9d8f", "#e9a23b", "#7b4fa0", "#6b7280"];
   const POLL_MS = 2000;
-  const SVG = "http://www.w3.org/2000/svg";
-  let classes = [];
+  const state = { classes: [] };
 
-  const colour = (cls) => PALETTE[Math.max(0, classes.indexOf(cls)) % PALETTE.length];
+  const colour = (cls) => PALETTE[Math.max(0, state.classes.indexOf(cls)) % PALETTE.length];
   const fmt = (x, d = 3) => (x === null || x === undefined ? "–" : Number(x).toFixed(d));
   const el = (tag, attrs = {}, text) => {
     const node = document.createElement(tag);
@@ -15,22 +15,18 @@ const lcrnn = (() => {
     if (text !== undefined) node.textContent = text;
     return node;
   };
-  const svgEl = (tag, attrs = {}, text) => {
-    const node = document.createElementNS(SVG, tag);
-    for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-    if (text !== undefined) node.textContent = text;
-    return node;
-  };
 
-  async function getJSON(url) {
+  async function fetchJSON(url) {
     const resp = await fetch(url, { headers: { Accept: "application/json" } });
     if (!resp.ok) {
       const err = new Error(`${resp.status} ${url}`);
       err.status = resp.status;
+      err.body = await resp.json().catch(() => null);
       throw err;
     }
-    return resp.json();
+    return { body: await resp.json(), headers: resp.headers };
   }
+  const getJSON = async (url) => (await fetchJSON(url)).body;
 
   function setStatus(text, isError = false) {
     const s = document.getElementById("status");
@@ -38,22 +34,62 @@ const lcrnn = (() => {
     s.classList.toggle("error", isError);
   }
 
+  /* Call fn now and every POLL_MS; fn() again right away through the returned function (after a change). */
   function poll(fn) {
+    let timer = null;
     const tick = async () => {
+      clearTimeout(timer);
       try {
         await fn();
         setStatus(`updated ${new Date().toLocaleTimeString()}`);
       } catch (e) {
-        setStatus(`cannot reach the server (${e.message})`, true);
+        setStatus(e.status === 422 ? `refused: ${problem(e.body)}` : `cannot reach the server (${e.message})`, true);
       }
-      setTimeout(tick, POLL_MS);
+      timer = setTimeout(tick, POLL_MS);
     };
     tick();
+    return tick;
+  }
+
+  const problem = (body) => (body && Array.isArray(body.detail) ? body.detail.map((d) => d.msg).join("; ")
+                                                                 : JSON.stringify(body && body.detail));
+
+  // --- positions: degrees <-> sexagesimal ------------------------------------------------------------------
+  /* RA as hh:mm:ss.ss (hours) or Dec as +dd:mm:ss.s, rounded once so that 59.999 s never shows as 60. */
+  function sexagesimal(deg, hours) {
+    const decimals = hours ? 2 : 1;
+    const scale = 10 ** decimals;
+    const value = hours ? (((deg % 360) + 360) % 360) / 15 : Math.abs(deg);
+    let units = Math.round(value * 3600 * scale);
+    if (hours) units %= 24 * 3600 * scale;
+    const sec = units % (60 * scale);
+    const minutes = (units - sec) / (60 * scale);
+    const m = minutes % 60, d = (minutes - m) / 60;
+    const two = (n) => String(n).padStart(2, "0");
+    const s = (sec / scale).toFixed(decimals).padStart(3 + decimals, "0");
+    return `${hours ? "" : deg < 0 ? "-" : "+"}${two(d)}:${two(m)}:${s}`;
+  }
+
+  /* Degrees from "150.25" or sexagesimal "10:01:00.0" / "10 01 00" (RA in hours when hours), or NaN. */
+  function parseAngle(text, hours) {
+    const t = String(text).trim();
+    if (!t) return NaN;
+    const parts = t.split(/[\s:hdms°'"]+/).filter(Boolean);
+    if (parts.length === 1) return Number(parts[0]);
+    if (parts.length > 3 || parts.some((p) => !/^[+-]?\d+(\.\d*)?$/.test(p))) return NaN;
+    const negative = t.startsWith("-");
+    const [a, b = 0, c = 0] = parts.map((p) => Math.abs(Number(p)));
+    const value = a + b / 60 + c / 3600;
+    return (negative ? -value : value) * (hours ? 15 : 1);
+  }
+
+  function positionCell(deg, hours, decimals = 5) {
+    return el("td", { class: "num", title: sexagesimal(deg, hours) }, fmt(deg, decimals));
   }
 
   function probabilityBars(probs) {
     const bars = el("div", { class: "bars", title: Object.entries(probs).map(([c, p]) => `${c} ${fmt(p)}`).join(", ") });
-    for (const c of classes) {
+    for (const c of state.classes) {
       const span = el("span");
       span.style.width = `${100 * (probs[c] || 0)}%`;
       span.style.background = colour(c);
@@ -62,214 +98,131 @@ const lcrnn = (() => {
     return bars;
   }
 
-  // --- index page: recent objects -------------------------------------------------------------------------
-  async function indexPage() {
-    classes = await getJSON("../classes").catch(() => []);
-    const filter = document.getElementById("cls-filter");
-    const params = new URLSearchParams(location.search);
-    for (const c of classes) filter.appendChild(el("option", { value: c }, c));
-    filter.value = params.get("cls") || "";
-    const limit = document.getElementById("limit");
-    const refresh = async () => {
-      const q = new URLSearchParams({ limit: limit.value });
-      if (filter.value) q.set("cls", filter.value);
-      const rows = await getJSON(`../objects?${q}`);
-      drawTable(rows);
-    };
-    filter.addEventListener("change", () => {
-      const q = new URLSearchParams(location.search);
-      if (filter.value) q.set("cls", filter.value); else q.delete("cls");
-      history.replaceState(null, "", `?${q}`);
-      refresh().catch(() => {});
-    });
-    limit.addEventListener("change", () => refresh().catch(() => {}));
-    poll(refresh);
+  function badge(cls, attrs = {}) {
+    const b = el("span", { class: "badge", ...attrs }, cls || "–");
+    b.style.background = cls ? colour(cls) : "#999";
+    return b;
   }
 
-  function drawTable(rows) {
+  // --- the object list -------------------------------------------------------------------------------------
+  // Every setting lives in the address (shareable, survives a reload); these are the API's parameter names.
+  const LIST_KEYS = ["sort", "order", "cls", "prob_cls", "min_prob", "min_n_obs", "object_id", "id_prefix",
+                     "ra", "dec", "radius", "limit", "offset"];
+
+  async function indexPage() {
+    state.classes = await getJSON("../classes").catch(() => []);
+    for (const id of ["cls-filter", "prob-cls"]) {
+      const select = document.getElementById(id);
+      for (const c of state.classes) select.appendChild(el("option", { value: c }, c));
+    }
+    const params = new URLSearchParams(location.search);
+    const settings = Object.fromEntries(LIST_KEYS.filter((k) => params.get(k)).map((k) => [k, params.get(k)]));
+    const refresh = poll(() => loadList(settings));
+    const change = (updates, keepPage = false) => {
+      for (const [k, v] of Object.entries(updates)) {
+        if (v === "" || v === null || v === undefined) delete settings[k]; else settings[k] = String(v);
+      }
+      if (!keepPage) delete settings.offset;
+      history.replaceState(null, "", `?${new URLSearchParams(settings)}`);
+      refresh();
+    };
+    bindControls(settings, change);
+  }
+
+  function bindControls(settings, change) {
+    const $ = (id) => document.getElementById(id);
+    const fields = { "cls-filter": "cls", "prob-cls": "prob_cls", "min-prob": "min_prob", "min-nobs": "min_n_obs",
+                     limit: "limit" };
+    for (const [id, key] of Object.entries(fields)) {
+      $(id).value = settings[key] || (id === "limit" ? "50" : "");
+      $(id).addEventListener("change", () => change({ [key]: $(id).value }));
+    }
+    $("id-search").value = settings.object_id || settings.id_prefix || "";
+    $("id-mode").value = settings.object_id ? "exact" : "prefix";
+    $("id-form").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const text = $("id-search").value.trim();
+      const exact = $("id-mode").value === "exact";
+      change({ object_id: exact ? text : "", id_prefix: exact ? "" : text });
+    });
+    if (settings.ra !== undefined) {
+      $("cone-ra").value = settings.ra; $("cone-dec").value = settings.dec; $("cone-radius").value = settings.radius;
+    }
+    $("cone-form").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const ra = parseAngle($("cone-ra").value, true), dec = parseAngle($("cone-dec").value, false);
+      const radius = Number($("cone-radius").value);
+      if (!(ra >= 0 && ra < 360 && dec >= -90 && dec <= 90 && radius > 0)) {
+        setStatus("cone: give RA (deg or hh:mm:ss), Dec (deg or ±dd:mm:ss) and a radius in arcsec", true);
+        return;
+      }
+      change({ ra, dec, radius, sort: "distance", order: "asc" });
+    });
+    $("cone-clear").addEventListener("click", () => {
+      for (const id of ["cone-ra", "cone-dec"]) $(id).value = "";
+      change({ ra: "", dec: "", radius: "", sort: settings.sort === "distance" ? "" : settings.sort });
+    });
+    for (const th of document.querySelectorAll("#objects th[data-sort]")) {
+      th.addEventListener("click", () => {
+        const key = th.dataset.sort;
+        const current = settings.sort || "updated";
+        const descending = key === "distance" || key === "object_id" ? "asc" : "desc";
+        change({ sort: key, order: current === key ? ((settings.order || "desc") === "desc" ? "asc" : "desc") : descending });
+      });
+    }
+    $("prev").addEventListener("click", () => {
+      const limit = Number(settings.limit || 50);
+      change({ offset: Math.max(0, Number(settings.offset || 0) - limit) }, true);
+    });
+    $("next").addEventListener("click", () => {
+      change({ offset: Number(settings.offset || 0) + Number(settings.limit || 50) }, true);
+    });
+  }
+
+  let listRequest = 0;
+  async function loadList(settings) {
+    const mine = ++listRequest;
+    const { body: rows, headers } = await fetchJSON(`../objects?${new URLSearchParams(settings)}`);
+    if (mine !== listRequest) return; // a newer request was sent meanwhile
+    drawTable(rows, settings, Number(headers.get("X-Total-Count") || rows.length));
+  }
+
+  function drawTable(rows, settings, total) {
+    const cone = settings.ra !== undefined;
+    const sort = settings.sort || "updated", order = settings.order || "desc";
+    for (const th of document.querySelectorAll("#objects th[data-sort]")) {
+      const active = th.dataset.sort === sort;
+      th.classList.toggle("sorted", active);
+      th.setAttribute("aria-sort", active ? (order === "asc" ? "ascending" : "descending") : "none");
+      th.dataset.arrow = active ? (order === "asc" ? "▲" : "▼") : "";
+    }
+    document.getElementById("prob-head").textContent = settings.prob_cls ? `p(${settings.prob_cls})` : "probability";
+    document.getElementById("objects").classList.toggle("with-cone", cone);
     const body = document.querySelector("#objects tbody");
     body.replaceChildren();
     for (const o of rows) {
       const tr = el("tr", { "data-object": o.object_id });
-      const link = el("a", { href: `object.html?id=${encodeURIComponent(o.object_id)}` }, o.object_id);
-      const td = el("td");
-      td.appendChild(link);
-      tr.appendChild(td);
-      const clsCell = el("td");
-      if (o.leading_class) {
-        const b = el("span", { class: "badge" }, o.leading_class);
-        b.style.background = colour(o.leading_class);
-        clsCell.appendChild(b);
-      } else clsCell.textContent = "–";
-      tr.appendChild(clsCell);
-      tr.appendChild(el("td", { class: "num" }, fmt(o.leading_prob)));
-      tr.appendChild(el("td", { class: "num" }, String(o.n_obs)));
-      tr.appendChild(el("td", { class: "num" }, fmt(o.last_mjd, 2)));
+      const name = el("td");
+      name.appendChild(el("a", { href: `object.html?id=${encodeURIComponent(o.object_id)}` }, o.object_id));
+      const cls = el("td");
+      cls.appendChild(badge(o.leading_class));
       const bars = el("td");
       bars.appendChild(probabilityBars(o.probabilities));
-      tr.appendChild(bars);
+      tr.append(name, positionCell(o.ra, true), positionCell(o.dec, false), cls,
+                el("td", { class: "num prob" }, fmt(o.prob)), el("td", { class: "num nobs" }, String(o.n_obs)),
+                el("td", { class: "num" }, fmt(o.first_mjd, 3)), el("td", { class: "num" }, fmt(o.last_mjd, 3)), bars,
+                el("td", { class: "num dist" }, cone ? fmt(o.separation_arcsec, 2) : ""));
       body.appendChild(tr);
     }
+    const offset = Number(settings.offset || 0);
     document.getElementById("empty").hidden = rows.length > 0;
-    document.getElementById("count").textContent = `${rows.length} object${rows.length === 1 ? "" : "s"}`;
+    document.getElementById("count").textContent = rows.length
+      ? `${offset + 1}–${offset + rows.length} of ${total.toLocaleString("en")} object${total === 1 ? "" : "s"}`
+      : `0 of ${total.toLocaleString("en")} objects`;
+    document.getElementById("prev").disabled = offset <= 0;
+    document.getElementById("next").disabled = offset + rows.length >= total;
   }
 
-  // --- object page: light curve and probabilities over time -----------------------------------------------
-  async function objectPage() {
-    const id = new URLSearchParams(location.search).get("id");
-    classes = await getJSON("../classes").catch(() => []);
-    document.getElementById("title").textContent = id || "no object given";
-    document.title = `lcrnn · ${id}`;
-    if (!id) return;
-    let lastKey = "";
-    poll(async () => {
-      let o;
-      try {
-        o = await getJSON(`../objects/${encodeURIComponent(id)}`);
-      } catch (e) {
-        if (e.status === 404) {
-          const m = document.getElementById("missing");
-          m.hidden = false;
-          m.textContent = `Object ${id} is not registered.`;
-          return;
-        }
-        throw e;
-      }
-      const key = `${o.n_obs}/${o.updated_at}/${o.upper_limits.length}`;
-      if (key === lastKey) return; // nothing new: keep the drawing
-      lastKey = key;
-      drawSummary(o);
-      drawLightCurve(document.getElementById("lightcurve"), o);
-      drawProbabilities(document.getElementById("probabilities"), o);
-    });
-  }
-
-  function drawSummary(o) {
-    const s = document.getElementById("summary");
-    s.replaceChildren();
-    const item = (label, value) => {
-      const d = el("div");
-      d.appendChild(el("b", {}, label));
-      d.appendChild(typeof value === "string" ? document.createTextNode(value) : value);
-      s.appendChild(d);
-    };
-    const badge = el("span", { class: "badge", id: "leading" }, o.leading_class || "–");
-    badge.style.background = o.leading_class ? colour(o.leading_class) : "#999";
-    item("leading class", badge);
-    item("probability", fmt(o.leading_prob));
-    item("detections", String(o.n_obs));
-    item("RA, Dec", `${fmt(o.ra, 5)}, ${fmt(o.dec, 5)}`);
-    item("l, b", `${fmt(o.context.gal_l, 2)}, ${fmt(o.context.gal_b, 2)}`);
-    item("nearest galaxy", `${fmt(o.context.galaxy_dist_arcsec, 1)}″`);
-    for (const c of classes) item(`p(${c})`, fmt(o.probabilities[c]));
-  }
-
-  function frame(width, height, m) {
-    return { width, height, m, w: width - m.left - m.right, h: height - m.top - m.bottom };
-  }
-
-  function ticks(lo, hi, n = 5) {
-    if (!(hi > lo)) return [lo];
-    const raw = (hi - lo) / n;
-    const mag = 10 ** Math.floor(Math.log10(raw));
-    const step = [1, 2, 5, 10].map((f) => f * mag).find((s) => s >= raw);
-    const out = [];
-    for (let t = Math.ceil(lo / step) * step; t <= hi + 1e-9; t += step) out.push(+t.toFixed(10));
-    return out;
-  }
-
-  function axes(svg, f, xs, ys, xLabel, yLabel, xScale, yScale) {
-    const g = svgEl("g", { transform: `translate(${f.m.left},${f.m.top})` });
-    g.appendChild(svgEl("rect", { x: 0, y: 0, width: f.w, height: f.h, fill: "none", stroke: "#d0d5dd" }));
-    for (const t of xs) {
-      const x = xScale(t);
-      g.appendChild(svgEl("line", { x1: x, x2: x, y1: f.h, y2: f.h + 4, stroke: "#98a2b3" }));
-      g.appendChild(svgEl("text", { x, y: f.h + 16, "text-anchor": "middle" }, String(t)));
-    }
-    for (const t of ys) {
-      const y = yScale(t);
-      g.appendChild(svgEl("line", { x1: -4, x2: 0, y1: y, y2: y, stroke: "#98a2b3" }));
-      g.appendChild(svgEl("line", { x1: 0, x2: f.w, y1: y, y2: y, stroke: "#f0f2f5" }));
-      g.appendChild(svgEl("text", { x: -7, y: y + 4, "text-anchor": "end" }, String(t)));
-    }
-    g.appendChild(svgEl("text", { x: f.w / 2, y: f.h + 32, "text-anchor": "middle" }, xLabel));
-    g.appendChild(svgEl("text", { x: -f.h / 2, y: -38, transform: "rotate(-90)", "text-anchor": "middle" }, yLabel));
-    svg.appendChild(g);
-    return g;
-  }
-
-  function drawLightCurve(box, o) {
-    const f = frame(560, 300, { left: 50, right: 14, top: 10, bottom: 40 });
-    const svg = svgEl("svg", { viewBox: `0 0 ${f.width} ${f.height}`, id: "lc-svg", role: "img" });
-    const det = o.observations, uls = o.upper_limits;
-    const t0 = o.first_mjd ?? (det[0] || uls[0] || { mjd: 0 }).mjd;
-    const all = det.map((d) => d.mjd).concat(uls.map((u) => u.mjd)).map((m) => m - t0);
-    const mags = det.flatMap((d) => [d.mag - d.mag_err, d.mag + d.mag_err]).concat(uls.map((u) => u.limit_mag));
-    if (!all.length) {
-      box.replaceChildren(el("p", { class: "muted" }, "No photometry yet."));
-      return;
-    }
-    let [x0, x1] = [Math.min(...all), Math.max(...all)];
-    if (x1 - x0 < 1) { x0 -= 0.5; x1 += 0.5; }
-    let [y0, y1] = [Math.min(...mags), Math.max(...mags)];
-    if (y1 - y0 < 0.2) { y0 -= 0.1; y1 += 0.1; }
-    const pad = 0.05 * (x1 - x0), padY = 0.08 * (y1 - y0);
-    x0 -= pad; x1 += pad; y0 -= padY; y1 += padY;
-    const X = (t) => ((t - x0) / (x1 - x0)) * f.w;
-    const Y = (m) => ((m - y0) / (y1 - y0)) * f.h; // brighter (smaller mag) at the top
-    const g = axes(svg, f, ticks(x0, x1), ticks(y0, y1), `days since first detection (MJD ${fmt(t0, 2)})`, "magnitude", X, Y);
-    const bands = [...new Set(det.map((d) => d.band))];
-    const bandColour = (b) => PALETTE[bands.indexOf(b) % PALETTE.length];
-    for (const u of uls) {
-      const x = X(u.mjd - t0), y = Y(u.limit_mag);
-      g.appendChild(svgEl("path", { d: `M${x - 4},${y - 3} L${x + 4},${y - 3} L${x},${y + 4} Z`, fill: "none",
-                                    stroke: "#98a2b3", class: "upper-limit" }));
-    }
-    for (const d of det) {
-      const x = X(d.mjd - t0);
-      g.appendChild(svgEl("line", { x1: x, x2: x, y1: Y(d.mag - d.mag_err), y2: Y(d.mag + d.mag_err),
-                                    stroke: bandColour(d.band) }));
-      g.appendChild(svgEl("circle", { cx: x, cy: Y(d.mag), r: 3.2, fill: bandColour(d.band), class: "detection" },
-                          undefined));
-    }
-    if (bands.length > 1) {
-      const lg = svgEl("g", { class: "legend", transform: `translate(${f.w - 60},12)` });
-      bands.forEach((b, i) => {
-        lg.appendChild(svgEl("circle", { cx: 0, cy: i * 16, r: 4, fill: bandColour(b) }));
-        lg.appendChild(svgEl("text", { x: 8, y: i * 16 + 4 }, b));
-      });
-      g.appendChild(lg);
-    }
-    box.replaceChildren(svg);
-  }
-
-  function drawProbabilities(box, o) {
-    const f = frame(560, 300, { left: 50, right: 80, top: 10, bottom: 40 });
-    const svg = svgEl("svg", { viewBox: `0 0 ${f.width} ${f.height}`, id: "prob-svg", role: "img" });
-    const hist = o.history;
-    if (!hist.length) {
-      box.replaceChildren(el("p", { class: "muted" }, "No classification yet."));
-      return;
-    }
-    const n = hist.length;
-    const X = (k) => (n === 1 ? f.w / 2 : ((k - 1) / (n - 1)) * f.w);
-    const Y = (p) => (1 - p) * f.h;
-    const xt = ticks(1, Math.max(n, 2), Math.min(n, 8)).filter((t) => Number.isInteger(t));
-    const g = axes(svg, f, xt, [0, 0.25, 0.5, 0.75, 1], "number of detections", "probability", X, Y);
-    classes.forEach((c, i) => {
-      const pts = hist.map((h) => `${X(h.step).toFixed(1)},${Y(h.probabilities[c] ?? 0).toFixed(1)}`);
-      g.appendChild(svgEl("polyline", { points: pts.join(" "), fill: "none", stroke: colour(c), "stroke-width": 2,
-                                        class: `prob-line cls-${c}` }));
-      for (const h of hist) {
-        g.appendChild(svgEl("circle", { cx: X(h.step), cy: Y(h.probabilities[c] ?? 0), r: 2.2, fill: colour(c) }));
-      }
-      const lg = svgEl("g", { class: "legend", transform: `translate(${f.w + 14},${14 + 18 * i})` });
-      lg.appendChild(svgEl("line", { x1: 0, x2: 14, y1: 0, y2: 0, stroke: colour(c), "stroke-width": 3 }));
-      lg.appendChild(svgEl("text", { x: 18, y: 4 }, c));
-      g.appendChild(lg);
-    });
-    box.replaceChildren(svg);
-  }
-
-  return { indexPage, objectPage };
+  return { state, PALETTE, POLL_MS, colour, fmt, el, getJSON, setStatus, poll, sexagesimal, parseAngle, badge,
+           indexPage };
 })();
