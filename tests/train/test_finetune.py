@@ -157,6 +157,9 @@ def test_lcrnn_train_fine_tunes_with_the_robust_options(pretrained, new_data, tm
     refused = runner.invoke(app, [*common, "--out", str(out), "--hidden", "150", "--rnn", "gru"])
     assert refused.exit_code == 2
     assert "--hidden (the run has hidden=8)" in plain_output(refused) and "--rnn" not in plain_output(refused)
+    without_init = runner.invoke(app, ["train", "--data", str(data), "--out", str(out), "--freeze-rnn-epochs", "2"])
+    assert without_init.exit_code == 2
+    assert "--freeze-rnn-epochs applies when fine-tuning; add --init RUN" in plain_output(without_init)
     result = runner.invoke(app, [*common, "--out", str(out), "--hidden", "8", "--freeze-rnn-epochs", "1",
                                  "--scaler", "refit", "--robust", "--mag-offset", "0.5", "--lr", "1e-3"])
     assert result.exit_code == 0, result.output

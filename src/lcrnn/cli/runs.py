@@ -98,11 +98,20 @@ def _recipe() -> str:
                     if getattr(ROBUST, name) != getattr(AugmentConfig(), name))
 
 
-def _network_of(init: Path, asked: NetworkConfig, given: list[str]) -> NetworkConfig:
-    """The starting run's network settings; a network option given with another value is an error naming it."""
+def _network_of(ctx: typer.Context, init: Path | None, asked: NetworkConfig) -> NetworkConfig:
+    """The network to train: as asked, or with --init the starting run's (a network option given with another
+    value is an error naming it); the fine-tuning options without --init are an error too."""
     from lcrnn.train.finetune import refuse_conflicts
     from lcrnn.train.run_dir import NotARunError, load_run
 
+    if init is None:
+        for name in ("freeze_rnn_epochs", "scaler"):
+            if _given(ctx, name):
+                option = "--" + name.replace("_", "-")
+                raise typer.BadParameter(f"{option} applies when fine-tuning; add --init RUN or drop {option}.",
+                                         param_hint=option)
+        return asked
+    given = [name for name in _NETWORK_OPTIONS if _given(ctx, name)]
     try:
         run = load_run(init)
     except NotARunError as error:
@@ -206,8 +215,7 @@ def train(
     values = locals()
     with _option_errors():  # before reading the survey, which may be large
         network = NetworkConfig(rnn=rnn, hidden=hidden, dense=dense, use_context=not no_context, max_len=max_len)
-        if init is not None:
-            network = _network_of(init, network, [name for name in _NETWORK_OPTIONS if _given(ctx, name)])
+        network = _network_of(ctx, init, network)
         settings = TrainConfig(loss=loss, gamma=gamma, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
                                stratified_batches=stratified_batches, early_stopping=early_stopping,
                                select_by=select_by, device=check_device(device),
