@@ -59,12 +59,13 @@ def server(saved_run, tmp_path):
         "--no-galaxies",  # the page is the subject here, not the context
     ]
     SERVERS[f"http://127.0.0.1:{port}"] = f"sqlite:///{tmp_path / 'web.db'}"
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = (tmp_path / "serve.log").open("w")
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            pytest.fail(f"lcrnn serve exited early:\n{proc.stdout.read()}")
+            pytest.fail(f"lcrnn serve exited early:\n{(tmp_path / 'serve.log').read_text()}")
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                 break
@@ -76,6 +77,7 @@ def server(saved_run, tmp_path):
     yield base
     proc.terminate()
     proc.wait(timeout=20)
+    log.close()
 
 
 def _observations(oid: str, start: float, n: int, mag0: float) -> list[dict]:
@@ -166,10 +168,12 @@ def _column(page, css):
     return page.locator(f"#objects tbody {css}").all_inner_texts()
 
 
-def test_vetting_sorts_filters_pages_cone_search_and_object_page(server, saved_run):
+def test_vetting_sorts_filters_pages_cone_search_and_object_page(server, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
     from lcrnn.serve.store import StateStore
+
+    assert f"web page: {server}/ui/" in (tmp_path / "serve.log").read_text()  # the start-up log says where
 
     with httpx.Client(base_url=server, headers=AUTH) as api:
         for oid, (ra, dec, times) in VETTED.items():

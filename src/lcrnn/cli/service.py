@@ -54,6 +54,8 @@ def serve(
                          allow_missing_catalogue=_no_galaxies(galaxies, no_galaxies), mjd_range=times,
                          band=band)
     service = open_service(config)  # catalogue and store records checked (and the opt-out logged) before uvicorn
+    shown = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, f"[{host}]" if ":" in host else host)
+    typer.echo(f"web page: http://{shown}:{port}/ui/")  # where an observer points a browser
     uvicorn.run(create_app(config, service=service), host=host, port=port, log_level="info")
 
 

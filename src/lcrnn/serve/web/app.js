@@ -134,7 +134,9 @@ const lcrnn = (() => {
     const fields = { "cls-filter": "cls", "prob-cls": "prob_cls", "min-prob": "min_prob", "min-nobs": "min_n_obs",
                      limit: "limit" };
     for (const [id, key] of Object.entries(fields)) {
-      $(id).value = settings[key] || (id === "limit" ? "50" : "");
+      const value = settings[key] || (id === "limit" ? "50" : "");
+      if (id === "limit" && ![...$(id).options].some((opt) => opt.value === value)) $(id).appendChild(el("option", {}, value));
+      $(id).value = value;
       $(id).addEventListener("change", () => change({ [key]: $(id).value }));
     }
     $("id-search").value = settings.object_id || settings.id_prefix || "";
