@@ -2,8 +2,9 @@
 
 ``lcrnn serve --model RUN --db URL`` runs :func:`create_app` under uvicorn. The model is loaded in the
 ``lifespan`` handler (not at import) through the one run loader, the state lives in a
-:class:`~lcrnn.serve.store.StateStore`, and the same process serves a small web page at ``/ui/`` that lists
-recent objects and draws an object's light curve and class probabilities over time.
+:class:`~lcrnn.serve.store.StateStore`, and the same process serves a web page at ``/ui/`` for vetting: the
+object list (sorted, filtered, searched by id or cone) and each object's light curve, probabilities against MJD
+and links to the archives at its position.
 
 Routes (clients rely on them; each lives in a router of :mod:`lcrnn.serve.routes`):
 
@@ -12,6 +13,8 @@ Routes (clients rely on them; each lives in a router of :mod:`lcrnn.serve.routes
 * ``GET /objects/{object_id}`` -- ``probabilities`` keyed by class, ``n_obs``, ``history`` and the photometry.
 * ``DELETE /objects/{object_id}/observations/{mjd}`` -- retract a detection; the object is rebuilt from the rest.
 * ``DELETE /objects/{object_id}`` -- retract an object (its detections stay in the record of retractions).
+* ``GET /objects?sort=prob&prob_cls=SN&min_prob=0.7&ra=..&dec=..&radius=..`` -- the vetting list: sorted,
+  filtered, searched by id or cone, one page at a time (:mod:`lcrnn.serve.store.search`).
 * ``GET /candidates?cls=SN&min_prob=0.7`` -- objects at or above the threshold, newest detection first.
 * ``GET /healthz`` -- liveness and database counts.
 
