@@ -1,9 +1,14 @@
-"""Supernovae (SN): Ia, II-P and Ib/c light curves at redshifts out to where each could just be seen.
+"""Supernovae (SN): Ia, II-P, II-L, IIn and Ib/c light curves, by their rates and luminosity functions.
 
 Each type is a registered population (:mod:`.registry`) whose parameters are a :class:`SupernovaType`: a peak
-absolute magnitude and the ranges of its light-curve shape parameters; its generator is the shape, the log
-of the flux against rest-frame days since the reference time. Ia and Ib/c share a Bazin-like shape with a
-two-part decline, II-P has a plateau. Numbers from SURVEY_FACTS ("Supernovae") unless marked assumed.
+absolute magnitude (its luminosity function) and the ranges of its light-curve shape parameters; its
+generator is the shape, the log of the flux against rest-frame days since the reference time. Ia, Ib/c, II-L
+and IIn share a Bazin-like shape with a two-part decline, II-P has a plateau. Numbers from SURVEY_FACTS
+("Supernovae") and Richardson et al. (2014, AJ 147, 118) unless marked assumed.
+
+Types are drawn by their volumetric rates (:data:`~lcrnn.data.simulate.mixes.SN_MIX`) and kept with the
+chance that their peak is seen, the volume out to where it reaches the survey relative to that of the
+brightest SN (a magnitude-limited survey's selection); each kept SN then lies uniformly in its own volume.
 
 Only SNe with a spectrum get a label, so a candidate is kept with a chance that falls past
 ``config.sn_classification_mag``; they leave nothing in the reference image.
@@ -23,7 +28,7 @@ from lcrnn.data.simulate.registry import Population, get_population, population
 if TYPE_CHECKING:
     from lcrnn.data.simulate.config import SimulationConfig
 
-__all__ = ["TYPE_IA", "TYPE_IBC", "TYPE_IIP", "SupernovaType", "supernovae"]
+__all__ = ["TYPE_IA", "TYPE_IBC", "TYPE_IIL", "TYPE_IIN", "TYPE_IIP", "SupernovaType", "supernovae"]
 
 # Shape parameters are drawn one parameter at a time, each for every type that has it (in SN_MIX order): the
 # order in which this simulator has always drawn them, so every seed gives the survey it always gave.
@@ -53,6 +58,7 @@ _PEAK_GRID_DAYS = (-30.0, 250.0, 0.5)  # arange(start, stop, step)
 _PEAK_BLOCK = 2000  # objects per (objects, grid) block, to bound memory
 _PLATEAU_END_DAYS = 4.0  # how sharply a II-P plateau ends (assumed)
 _CO56_EFOLD_DAYS = 111.0  # the radioactive tail: 56Co's mean life, 0.0098 mag/day
+_BRIGHTEST_PEAK_MAG = -20.0  # a peak this bright is seen throughout its volume; fainter ones less (see above)
 
 
 @dataclass(frozen=True)
@@ -95,11 +101,11 @@ def _rise(x: np.ndarray, rise_days: np.ndarray) -> np.ndarray:
     return -np.logaddexp(0.0, -x / rise_days)
 
 
-#: SN Ia: peak -19.3 with a raw scatter of ~0.3-0.4 mag; rise ~18 d (Bazin tau_rise ~1-5 d); ~1.1 mag of
+#: SN Ia: peak -19.3 with a raw scatter of ~0.3-0.4 mag (clipped at 3 sigma); rise ~18 d (Bazin tau_rise ~1-5 d); ~1.1 mag of
 #: decline in the first 15 days after peak, then 0.02-0.03 mag/day: a slow component of 40-55 d
 #: (SURVEY_FACTS).
 TYPE_IA = SupernovaType(
-    PeakMagnitude(-19.3, 0.35),
+    PeakMagnitude(-19.3, 0.35, clip=(-20.35, -18.25)),
     TwoPartDecline(
         rise_days=(2.5, 4.5),
         fast_decline_days=(12.0, 18.0),
@@ -107,9 +113,10 @@ TYPE_IA = SupernovaType(
         slow_share=(0.15, 0.3),
     ),
 )
-#: SN Ib/c: peak ~ -17.5 and a faster evolution than Ia (SURVEY_FACTS); shape ranges assumed.
+#: SN Ib/c (with IIb, whose light curves are alike): peak ~ -17.5 and a faster evolution than Ia
+#: (SURVEY_FACTS); Richardson et al. (2014) find a ~1 mag spread with extinction, 0.9 here; shapes assumed.
 TYPE_IBC = SupernovaType(
-    PeakMagnitude(-17.5, 0.5),
+    PeakMagnitude(-17.5, 0.9, clip=(-19.3, -15.7)),
     TwoPartDecline(
         rise_days=(1.5, 3.0),
         fast_decline_days=(8.0, 14.0),
@@ -117,12 +124,39 @@ TYPE_IBC = SupernovaType(
         slow_share=(0.2, 0.4),
     ),
 )
-#: SN II-P: peak -16 to -18 (clipped a little wider), a ~100-day plateau, then a drop (SURVEY_FACTS).
-TYPE_IIP = SupernovaType(PeakMagnitude(-16.9, 0.6, clip=(-18.3, -15.5)), Plateau())
+#: SN II-P: peak -16 to -18 (SURVEY_FACTS; Richardson et al. 2014: -16.8 with ~1 mag spread), a ~100-day
+#: plateau, then a drop.
+TYPE_IIP = SupernovaType(PeakMagnitude(-16.8, 1.0, clip=(-18.8, -14.8)), Plateau())
+#: SN II-L: brighter than II-P (Richardson et al. 2014: ~ -17.9, spread ~0.9) and declining linearly at
+#: ~0.03-0.05 mag/day without a plateau (flux e-folding in 20-35 d); shape ranges assumed.
+TYPE_IIL = SupernovaType(
+    PeakMagnitude(-17.9, 0.6, clip=(-19.1, -16.7)),
+    TwoPartDecline(
+        rise_days=(1.5, 3.5),
+        fast_decline_days=(20.0, 35.0),
+        slow_decline_days=(80.0, 120.0),
+        slow_share=(0.05, 0.15),
+    ),
+)
+#: SN IIn: bright and slow (Richardson et al. 2014: ~ -18.5 with a spread of ~1.4 mag, from a sample that
+#: favours bright events; -18.0 +- 1.0 here, which gives IIn ~7 % of a magnitude-limited sample, as ZTF's
+#: Bright Transient Survey finds, Perley et al. 2020); rises over weeks and fades over months, so some are
+#: seen for longer than 100 days; shape ranges assumed.
+TYPE_IIN = SupernovaType(
+    PeakMagnitude(-18.0, 1.0, clip=(-20.0, -16.0)),
+    TwoPartDecline(
+        rise_days=(4.0, 10.0),
+        fast_decline_days=(40.0, 70.0),
+        slow_decline_days=(100.0, 150.0),
+        slow_share=(0.2, 0.4),
+    ),
+)
 
 
 @population("SN", "Ia", TYPE_IA)
 @population("SN", "Ibc", TYPE_IBC)
+@population("SN", "II-L", TYPE_IIL)
+@population("SN", "IIn", TYPE_IIN)
 def two_part_decline(
     x: np.ndarray,
     rise_days: np.ndarray,
@@ -231,6 +265,27 @@ def _visit_log_flux(
     return log_flux
 
 
+def _types_and_peaks(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` (type, peak absolute magnitude) pairs as a magnitude-limited survey finds them.
+
+    Types are drawn by rate and peaks from each type's luminosity function; a pair is kept with the chance
+    ``10 ** (0.6 * (_BRIGHTEST_PEAK_MAG - M))``, its visible (Euclidean) volume relative to the brightest
+    SN's, so each type's share and luminosity function are those of a flux-limited sample.
+    """
+    names = np.array(list(SN_MIX))
+    rates = np.array(list(SN_MIX.values()))
+    kept_types, kept_peaks, have = [], [], 0
+    while have < n:
+        m = 4 * (n - have) + 64
+        subtype = rng.choice(names, size=m, p=rates / rates.sum())
+        peak_abs = _peak_abs_mag(rng, subtype)
+        keep = rng.random(m) < 10.0 ** (0.6 * np.minimum(_BRIGHTEST_PEAK_MAG - peak_abs, 0.0))
+        kept_types.append(subtype[keep])
+        kept_peaks.append(peak_abs[keep])
+        have += int(keep.sum())
+    return np.concatenate(kept_types)[:n], np.concatenate(kept_peaks)[:n]
+
+
 def supernovae(
     rng: np.random.Generator, n: int, obj: np.ndarray, t: np.ndarray, config: SimulationConfig
 ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
@@ -239,9 +294,7 @@ def supernovae(
     Returns the true magnitude at each visit, the reference magnitude (NaN: nothing before the explosion)
     and the truth columns ``subtype``, ``redshift``, ``peak_mag`` and ``eligible`` (got a spectrum).
     """
-    names = np.array(list(SN_MIX))
-    subtype = rng.choice(names, size=n, p=np.array(list(SN_MIX.values())))
-    peak_abs = _peak_abs_mag(rng, subtype)
+    subtype, peak_abs = _types_and_peaks(rng, n)
     z, mu = _redshift(rng, peak_abs, config)
     values = _shape_parameters(rng, subtype)
     peak_log = _peak_log_flux(subtype, values)
