@@ -23,7 +23,7 @@ __all__ = ["galaxy_catalogue"]
 # core-collapse ~0.7 r_e (SURVEY_FACTS; Kelly & Kirshner 2012). Discs are seen at random inclination.
 _HOST_RE_KPC = 3.0
 _HOST_RE_SCATTER_DEX = 0.25
-_GAMMA2_MEDIAN = 1.6783  # median of Gamma(2, 1): the effective radius of an exponential disc, in scale lengths
+_GAMMA2_MEDIAN = 1.6783  # median of Gamma(2, 1): an exponential disc's effective radius in scale lengths
 _MEDIAN_OFFSET_RE = {"Ia": 1.0, "II-P": 0.7, "Ibc": 0.7}
 # Astrometry: the survey's centroid and the catalogue's position differ by a Gaussian error per axis whose
 # sigma is log-uniform in this range (arcsec), for hosts and nuclei alike (SURVEY_FACTS: ~0.1-1").
@@ -36,7 +36,7 @@ _QUASAR_IN_CATALOGUE = 0.30
 _PLANE_DEFICIT = 0.9
 _PLANE_SCALE_DEG = 10.0
 def _disc_offsets_arcsec(rng: np.random.Generator, subtype: np.ndarray, redshift: np.ndarray) -> np.ndarray:
-    """Projected SN-host offsets: radius in an inclined exponential disc, turned into arcsec at ``redshift``."""
+    """Projected SN-host offsets: radius in an inclined exponential disc, in arcsec at ``redshift``."""
     from astropy.cosmology import Planck18
 
     n = len(subtype)

@@ -101,9 +101,9 @@ def _rise(x: np.ndarray, rise_days: np.ndarray) -> np.ndarray:
     return -np.logaddexp(0.0, -x / rise_days)
 
 
-#: SN Ia: peak -19.3 with a raw scatter of ~0.3-0.4 mag (clipped at 3 sigma); rise ~18 d (Bazin tau_rise ~1-5 d); ~1.1 mag of
-#: decline in the first 15 days after peak, then 0.02-0.03 mag/day: a slow component of 40-55 d
-#: (SURVEY_FACTS).
+#: SN Ia: peak -19.3 with a raw scatter of ~0.3-0.4 mag (clipped at 3 sigma); rise ~18 d (Bazin tau_rise
+#: ~1-5 d); ~1.1 mag of decline in the first 15 days after peak, then 0.02-0.03 mag/day: a slow component
+#: of 40-55 d (SURVEY_FACTS).
 TYPE_IA = SupernovaType(
     PeakMagnitude(-19.3, 0.35, clip=(-20.35, -18.25)),
     TwoPartDecline(
