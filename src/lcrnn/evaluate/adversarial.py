@@ -27,13 +27,15 @@ from lcrnn.data.resample import ResampleConfig, resample_survey
 from lcrnn.data.tables import Survey
 from lcrnn.evaluate.audit import balanced_trees
 
-__all__ = ["LIGHT_CURVE_FEATURES", "AdversarialScore", "adversarial_validation", "separability"]
+__all__ = ["LIGHT_CURVE_FEATURES", "REAL_RESAMPLE", "AdversarialScore", "adversarial_validation", "separability"]
 
 #: What the adversary reads: the light curves alone.
 LIGHT_CURVE_FEATURES: tuple[str, ...] = SAMPLING_FEATURES + SHAPE_FEATURES
 MIN_OBJECTS = 10  # fewer simulated or real curves of a class than this: no adversary for it
 MAX_SIMULATED = 2000  # simulated curves per class the adversary sees (all when fewer)
 TOP_FEATURES = 5
+#: How real light curves are made survey-like by default: GOTO-like, curves of 2+ points (as the simulator's).
+REAL_RESAMPLE = ResampleConfig(min_points=2)
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ def _one_class(x: np.ndarray, y: np.ndarray, columns: list[str], folds: int, see
     importance = np.zeros(len(columns))
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     for k, (train, test) in enumerate(splitter.split(x, y)):
-        model = balanced_trees(seed + k).fit(x[train], y[train])
+        model = balanced_trees(seed + k, train.size).fit(x[train], y[train])
         score[test] = model.predict_proba(x[test])[:, 1]
         found = permutation_importance(model, x[test], y[test], scoring="roc_auc", n_repeats=3,
                                        random_state=seed + k)
@@ -100,7 +102,7 @@ def separability(sim_features: pd.DataFrame, real_features: pd.DataFrame, sim_la
 
 
 def adversarial_validation(sim_features: pd.DataFrame, sim_labels: pd.Series, real: Survey, *, folds: int = 5,
-                           seed: int = 0, max_len: int = 30, resample: ResampleConfig | None = ResampleConfig(),
+                           seed: int = 0, max_len: int = 30, resample: ResampleConfig | None = REAL_RESAMPLE,
                            progress: bool = False) -> tuple[dict[str, AdversarialScore], list[str]]:
     """Adversarial validation of a survey's light curves (features as :func:`lcrnn.data.features.feature_table`
     gives them, labels by object id) against the real labelled survey ``real``, resampled first unless

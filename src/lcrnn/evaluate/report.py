@@ -285,6 +285,7 @@ def build_report(
     *,
     tsne_split: Literal["train", "val", "test", "all"] = "train",
     seed: int = 0,
+    audit: Any = None,
 ) -> dict[str, dict[str, Any]]:
     """Evaluate models as in the paper's section 5 and write ``report.html`` and ``metrics.json``.
 
@@ -312,6 +313,9 @@ def build_report(
         model has no such set for these objects.
     seed : int
         Seed of the t-SNE subsample and map.
+    audit : AuditResult, optional
+        The survey's audit (:func:`lcrnn.evaluate.audit.audit_survey`): shown beside the models' AUC, its
+        files in ``out_dir/audit/``.
 
     Returns
     -------
@@ -342,6 +346,11 @@ def build_report(
         )
         with open(out_dir / "metrics.json", "w", encoding="utf-8") as fh:
             json.dump(results, fh, indent=1, allow_nan=False)
-        (out_dir / "report.html").write_text(render_html(results, split), encoding="utf-8")
+        page = render_html(results, split)
+        if audit is not None:
+            from lcrnn.evaluate.audit_page import add_audit_to_report
+
+            page = add_audit_to_report(page, audit, results, out_dir)
+        (out_dir / "report.html").write_text(page, encoding="utf-8")
         bar.update()
     return results
