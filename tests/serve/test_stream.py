@@ -206,3 +206,125 @@ def test_a_worker_stores_each_alert_once_publishes_batch_probabilities_and_dead_
     reasons = {headers_of(m)["lcrnn.reason"] for m in dead}
     assert reasons == {"undecodable", "invalid_field"}
     assert any("sigmapsf is not finite" in headers_of(m)["lcrnn.error"] for m in dead)
+
+
+def isolated_url(backend_url: tuple[str, str]) -> str:
+    """A store URL the ``lcrnn stream`` processes can share: a file, or a PostgreSQL schema of its own."""
+    import sqlalchemy as sa
+
+    url, prefix = backend_url
+    if url.startswith("sqlite"):
+        return url
+    schema = prefix.rstrip("_")
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    engine.dispose()
+    return f"{url}?options=-csearch_path%3D{schema}"
+
+
+def drop_schema(url: str) -> None:
+    import sqlalchemy as sa
+
+    if "search_path" in url:
+        base, schema = url.split("?")[0], url.rsplit("%3D", 1)[1]
+        engine = sa.create_engine(base)
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        engine.dispose()
+
+
+def wait_for(condition, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s:g} s waiting for {what}")
+        time.sleep(0.2)
+
+
+def assigned(log: Path) -> int:
+    """How many partitions the worker's latest assignment holds (0 before its first)."""
+    lines = [x for x in log.read_text().splitlines() if "assigned partitions" in x]
+    return lines[-1].count("[") if lines else 0
+
+
+def processed(log: Path) -> int:
+    """Alerts the worker has said it processed (its latest progress line)."""
+    lines = [x for x in log.read_text().splitlines() if "lcrnn.stream: stream: " in x and " alerts in " in x]
+    return int(lines[-1].split("stream: ")[-1].split(" alerts")[0]) if lines else 0
+
+
+@pytest.mark.slow
+def test_two_workers_share_the_partitions_and_a_worker_killed_mid_stream_loses_nothing(
+        broker, r_band_run, backend_url, tmp_path):
+    from confluent_kafka import Consumer, Producer, TopicPartition
+
+    from lcrnn.serve.store import StateStore
+
+    run, galaxies, photometry, objects = r_band_run
+    objects = objects.iloc[::2]  # 120 objects, ~780 alerts
+    schema = ztf_schema()
+    packets = list(alert_packets(photometry[photometry.object_id.isin(objects.object_id)], objects, schema))
+    topic = f"alerts-{uuid.uuid4().hex[:8]}"
+    broker.create_topic(topic, 4)
+    broker.create_topic(f"{topic}.out", 1)
+    url = isolated_url(backend_url)
+    command = [sys.executable, "-m", "lcrnn.cli", "stream", "--bootstrap-servers", broker.bootstrap_servers,
+               "--topic", topic, "--group", "pair", "--model", str(run), "--db", url, "--galaxies", str(galaxies),
+               "--output-topic", f"{topic}.out", "--batch-size", "20", "--log-every", "0.2"]
+    for setting in FAST_GROUP:
+        command += ["--kafka", setting]
+    logs = [tmp_path / "a.log", tmp_path / "b.log"]
+    workers = [subprocess.Popen(command, stdout=log.open("w"), stderr=subprocess.STDOUT) for log in logs]
+    store = None
+    try:
+        wait_for(lambda: all(assigned(log) == 2 for log in logs), 90, "both workers to hold 2 of the 4 partitions")
+        producer = Producer({"bootstrap.servers": broker.bootstrap_servers})
+
+        def send() -> None:  # ~200 alerts/s, keyed by object: one object's alerts in order on one partition
+            for k, packet in enumerate(packets):
+                producer.produce(topic, key=packet["objectId"].encode(), value=encode_alert(packet, schema))
+                if k % 20 == 19:
+                    producer.flush()
+                    time.sleep(0.1)
+            producer.flush()
+
+        sending = threading.Thread(target=send)
+        sending.start()
+        store = StateStore(url)
+        wait_for(lambda: processed(logs[0]) > 0 and store.counts()["observations"] > len(packets) // 4, 60,
+                 "worker A to have processed alerts")
+        os.kill(workers[0].pid, signal.SIGKILL)  # mid-stream: its last batch stored or not, its offsets not moved
+        stored_at_kill = store.counts()["observations"]
+        sending.join()
+        wait_for(lambda: assigned(logs[1]) == 4, 60, "worker B to take over A's partitions")
+        wait_for(lambda: store.counts()["observations"] >= len(packets), 120, "every alert to be stored")
+        workers[1].send_signal(signal.SIGTERM)  # drains: finishes its batch, commits, leaves the group
+        assert workers[1].wait(30) == 0
+        counts = store.counts()
+        with store.engine.connect() as conn:
+            alert_ids = [r[0] for r in conn.execute(
+                store.observations.select().with_only_columns(store.observations.c.alert_id))]
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+        if store is not None:
+            store.close()
+        drop_schema(url)
+
+    assert 0 < stored_at_kill < len(packets)
+    assert counts["objects"] == objects.object_id.nunique()
+    assert sorted(alert_ids) == sorted(str(p["candid"]) for p in packets)  # every alert stored exactly once
+    assert "stopped after" in logs[1].read_text()
+    outputs = [json.loads(m.value()) for m in read_topic(broker, f"{topic}.out", len(packets))]
+    assert {o["alert_id"] for o in outputs} == {str(p["candid"]) for p in packets}  # at least once each
+    ends = {}  # the offset after each partition's last alert
+    for message in read_topic(broker, topic, len(packets)):
+        ends[message.partition()] = max(ends.get(message.partition(), 0), message.offset() + 1)
+    consumer = Consumer({"bootstrap.servers": broker.bootstrap_servers, "group.id": "pair"})
+    try:  # B committed everything before it left: a restarted group would start past the last alert
+        committed = consumer.committed([TopicPartition(topic, p) for p in range(4)], timeout=10)
+    finally:
+        consumer.close()
+    assert {c.partition: c.offset for c in committed} == ends

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import zlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -85,7 +86,10 @@ class StateStore:
         self.observations, self.upper_limits = t.observations, t.upper_limits
         self.probabilities, self.history = t.probabilities, t.history
         try:
-            self.metadata.create_all(self.engine)
+            with self.engine.begin() as conn:
+                if not self.is_sqlite:  # workers started together on a new database: one creates, the others wait
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(prefix.encode())})
+                self.metadata.create_all(conn)
         except OperationalError as exc:
             raise StoreError(
                 f"Cannot open the database {self.url.render_as_string(hide_password=True)}: {exc.orig}"
