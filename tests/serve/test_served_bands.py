@@ -133,3 +133,15 @@ def test_cli_ingest_band_mjd_range_and_position_tolerance(saved_run, toy_survey,
     assert tolerant.exit_code == 0 and "2 detection(s) classified" in tolerant.output, tolerant.output
     bad = CliRunner().invoke(cli, [*base, "--position-tolerance-arcsec", "-1", str(path)])
     assert bad.exit_code == 2 and "position_tolerance_arcsec" in plain_output(bad)
+
+
+def test_the_served_schema_lists_the_bands_read(saved_run, toy_survey, tmp_path):
+    """Schema and service agree (schemathesis' positive-data check): ``band`` is one of the bands read."""
+    toy_survey[2].to_parquet(tmp_path / "galaxies.parquet")
+    for asked, required in ((None, False), ("r", True)):
+        config = ServeConfig(model_dir=saved_run, db_url=f"sqlite:///{tmp_path / f'{asked}.db'}",
+                             galaxies_path=tmp_path / "galaxies.parquet", band=asked)
+        with TestClient(create_app(config)) as client:
+            observation = client.get("/openapi.json").json()["components"]["schemas"]["ObservationIn"]
+        assert observation["properties"]["band"]["enum"] == [asked or "L"]
+        assert ("band" in observation["required"]) is required  # the default band L is not read with --band r

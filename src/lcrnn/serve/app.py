@@ -111,9 +111,24 @@ def _schema_with_classes(app: FastAPI, build: Callable[[], dict]) -> Callable[[]
                     if parameter["name"] in ("cls", "prob_cls") and parameter["in"] == "query":
                         parameter["schema"] = {"type": "string", "enum": list(service.model.classes),
                                                "title": "Cls"}
+        _bands_in_schema(schema, service.store.bands)
         return schema
 
     return openapi
+
+
+def _bands_in_schema(schema: dict, bands: tuple[str, ...] | None) -> None:
+    """An observation's ``band`` is one of the bands the service reads (a light curve is read in one band);
+    without the default band among them, ``band`` is required."""
+    observation = schema.get("components", {}).get("schemas", {}).get("ObservationIn")
+    if bands is None or observation is None:
+        return
+    band = observation["properties"]["band"]
+    band.pop("pattern", None)
+    band.update({"enum": list(bands)})
+    if band.get("default") not in bands:
+        band.pop("default", None)
+        observation["required"] = sorted({*observation.get("required", []), "band"})
 
 
 def _lifespan(
