@@ -65,6 +65,7 @@ from lcrnn.data.simulate import SOURCE_POPULATIONS, SimulationConfig, simulate_s
 from lcrnn.data.splits import Split, make_split
 from lcrnn.evaluate.crossval import add_copies, fold_splits, summarize_folds
 from lcrnn.evaluate.metrics import classification_metrics
+from lcrnn.train.augment import ROBUST, AugmentConfig
 
 CLASSES = ("VS", "SN", "AGN")
 DUPLICATE_RADIUS_ARCSEC = 5.0  # an OSC event this close to a MANTRA supernova is the same supernova
@@ -236,9 +237,14 @@ def _score_classifier(clf: Classifier, real: RealData, test_ids: tuple[str, ...]
 
 
 def run_rnn(real: RealData, splits: list[Split], use_context: bool, augment: int, args: argparse.Namespace,
-            resample: ResampleConfig) -> tuple[list[dict], pd.DataFrame, list[float]]:
-    """Train and test the RNN on each fold: per-fold metrics, test predictions, seconds per fold."""
-    name = f"rnn_{'context' if use_context else 'no_context'}{f'_aug{augment}' if augment else ''}"
+            resample: ResampleConfig, robust: AugmentConfig | None = None
+            ) -> tuple[list[dict], pd.DataFrame, list[float]]:
+    """Train and test the RNN on each fold: per-fold metrics, test predictions, seconds per fold.
+
+    ``robust`` augments every training light curve afresh each epoch (:mod:`lcrnn.train.augment`).
+    """
+    name = (f"rnn_{'context' if use_context else 'no_context'}{f'_aug{augment}' if augment else ''}"
+            f"{'_robust' if robust is not None else ''}")
     copies_phot = copies_obj = None
     if augment:
         labelled = real.objects[["object_id", "ra", "dec", "label"]]
@@ -257,13 +263,15 @@ def run_rnn(real: RealData, splits: list[Split], use_context: bool, augment: int
         clf = Classifier(rnn="gru", loss="focal", gamma=args.gamma, use_context=use_context,
                          epochs=args.epochs, hidden=args.hidden, dense=args.dense,
                          batch_size=args.batch_size, lr=args.lr, seed=args.seed + k, max_len=MAX_LEN,
-                         select_by=args.select_by, progress=False)
+                         select_by=args.select_by, early_stopping=args.early_stopping, progress=False,
+                         augment=robust)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             clf.fit(photometry, objects, real.galaxies, split=split)
             ids, y, proba = _score_classifier(clf, real, split.test)
         metrics.append(_short(classification_metrics(y, proba, CLASSES)))
         metrics[-1]["best_epoch"] = clf.best_epoch_
+        metrics[-1]["last_epoch"] = int(clf.history_["epoch"].max())
         predictions.append(_prediction_rows(name, k, ids, y, proba, real.objects))
         seconds.append(time.perf_counter() - start)
     return metrics, pd.concat(predictions, ignore_index=True), seconds
@@ -305,12 +313,14 @@ def sim_config(variant: str, args: argparse.Namespace) -> SimulationConfig:
 def run_sim_to_real(sim, real: RealData, splits: list[Split], use_context: bool, args: argparse.Namespace,
                     variant: str) -> tuple[list[dict], pd.DataFrame, dict[str, Any]]:
     """Train on the simulated survey only; score on each real fold's test part (as the others)."""
-    name = f"sim_{variant.replace(':', '_')}_{'context' if use_context else 'no_context'}"
+    name = (f"sim_{variant.replace(':', '_')}_{'context' if use_context else 'no_context'}"
+            f"{'_robust' if args.sim_robust else ''}")
     labels = sim.objects["label"].astype(str).to_numpy()
     split = make_split(sim.objects["object_id"].astype(str).to_numpy(), labels, seed=args.seed)
     clf = Classifier(rnn="gru", loss="focal", gamma=args.gamma, use_context=use_context,
                      epochs=args.sim_epochs, hidden=args.hidden, dense=args.dense, batch_size=128,
-                     lr=args.lr, seed=args.seed, max_len=MAX_LEN, progress=False)
+                     lr=args.lr, seed=args.seed, max_len=MAX_LEN, progress=False,
+                     early_stopping=args.early_stopping, augment=ROBUST if args.sim_robust else None)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -326,8 +336,34 @@ def run_sim_to_real(sim, real: RealData, splits: list[Split], use_context: bool,
             ids, y, proba = _score_classifier(clf, real, fold.test)
         metrics.append(_short(classification_metrics(y, proba, CLASSES)))
         predictions.append(_prediction_rows(name, k, ids, y, proba, real.objects))
-    info = {"train_seconds": train_seconds, "best_epoch": clf.best_epoch_, "in_sim_test": in_sim}
-    return metrics, pd.concat(predictions, ignore_index=True), info
+    info = {"train_seconds": train_seconds, "best_epoch": clf.best_epoch_,
+            "last_epoch": int(clf.history_["epoch"].max()), "in_sim_test": in_sim}
+    return metrics, pd.concat(predictions, ignore_index=True), info, clf
+
+
+def run_finetune(start: Classifier, real: RealData, splits: list[Split], args: argparse.Namespace,
+                 name: str) -> tuple[list[dict], pd.DataFrame, list[float]]:
+    """Fine-tune a sim-trained RNN on each real fold's training part (lcrnn.train.finetune); test as the others."""
+    metrics, predictions, seconds = [], [], []
+    objects = real.objects[["object_id", "ra", "dec", "label"]]
+    for k, split in enumerate(tqdm(splits, desc=name)):
+        tic = time.perf_counter()
+        clf = Classifier(loss="focal", gamma=args.gamma, epochs=args.finetune_epochs, batch_size=args.batch_size,
+                         lr=args.finetune_lr, seed=args.seed + k, select_by=args.select_by,
+                         early_stopping=args.early_stopping,
+                         freeze_rnn_epochs=args.freeze_rnn_epochs, progress=False,
+                         augment=ROBUST if args.robust else None)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            clf.fit(real.photometry, objects, real.galaxies, split=split, init=start.model_,
+                    scaler=args.finetune_scaler)
+            ids, y, proba = _score_classifier(clf, real, split.test)
+        metrics.append(_short(classification_metrics(y, proba, CLASSES)))
+        metrics[-1]["best_epoch"] = clf.best_epoch_
+        metrics[-1]["last_epoch"] = int(clf.history_["epoch"].max())
+        predictions.append(_prediction_rows(name, k, ids, y, proba, real.objects))
+        seconds.append(time.perf_counter() - tic)
+    return metrics, pd.concat(predictions, ignore_index=True), seconds
 
 
 # --- sim versus real ----------------------------------------------------------------------------------------
@@ -462,6 +498,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--gamma", type=float, default=2.0, help="focal-loss gamma")
     parser.add_argument("--select-by", choices=("val_auc", "val_loss"), default="val_auc",
                         help="epoch each real-data RNN fold keeps (the simulated models keep the best val AUC)")
+    parser.add_argument("--early-stopping", type=int, default=None,
+                        help="stop an RNN after this many epochs without a better validation score "
+                             "(default: run every epoch)")
     parser.add_argument("--augment", type=int, default=0,
                         help="also run the context RNN with this many resampled copies per rare light curve")
     parser.add_argument("--max-osc", type=int, default=None, help="cap on OSC supernovae (default: all)")
@@ -480,6 +519,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--reported-error", choices=("larger", "survey"), default="larger",
                         help="error column of resampled real points: the larger of GOTO's and the source's "
                              "(default), or GOTO's own at that magnitude")
+    parser.add_argument("--robust", action="store_true",
+                        help="also run the context RNN with the robust augmentations (lcrnn.train.augment.ROBUST), "
+                             "and fine-tune with them")
+    parser.add_argument("--finetune-epochs", type=int, default=0,
+                        help="also fine-tune each sim-trained context RNN on every real fold for this many epochs")
+    parser.add_argument("--finetune-lr", type=float, default=1e-4, help="learning rate of the fine-tuning")
+    parser.add_argument("--freeze-rnn-epochs", type=int, default=0,
+                        help="fine-tuning: epochs the recurrent layers stay fixed")
+    parser.add_argument("--finetune-scaler", choices=("keep", "refit"), default="keep",
+                        help="fine-tuning: keep the simulated survey's scaler, or refit it on each real fold")
+    parser.add_argument("--rnn-variants", nargs="*", default=["context", "no_context"],
+                        choices=("context", "no_context"), help="the plain real-data RNNs to run (none: skip)")
+    parser.add_argument("--sim-robust", action="store_true",
+                        help="train the sim-to-real RNNs with the robust augmentations too")
+    parser.add_argument("--no-forests", action="store_true", help="skip the forests (they take a while)")
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args(argv)
 
@@ -516,17 +570,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "forest_no_context": [c for c in features.columns if c not in CONTEXT_COLUMNS],
         "forest_sampling_only": list(SAMPLING_FEATURES),
     }
-    for name, columns in forests.items():
+    for name, columns in ({} if args.no_forests else forests).items():
         tic = time.perf_counter()
         metrics, preds, seconds = run_forest(real, features, splits, name, columns, args.seed)
         results["models"][name] = {"folds": metrics, "summary": summarize_folds(metrics), "seconds": seconds}
         predictions.append(preds)
         timing[name] = time.perf_counter() - tic
 
-    variants = [(True, 0), (False, 0)] + ([(True, args.augment)] if args.augment else [])
-    for use_context, augment in variants:
+    variants = ([(v == "context", 0, None) for v in args.rnn_variants]
+                + ([(True, args.augment, None)] if args.augment else []) + ([(True, 0, ROBUST)] if args.robust else []))
+    for use_context, augment, robust in variants:
         tic = time.perf_counter()
-        metrics, preds, seconds = run_rnn(real, splits, use_context, augment, args, resample)
+        metrics, preds, seconds = run_rnn(real, splits, use_context, augment, args, resample, robust)
         name = preds["model"].iloc[0]
         results["models"][name] = {"folds": metrics, "summary": summarize_folds(metrics), "seconds": seconds}
         predictions.append(preds)
@@ -546,11 +601,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                                        "counts": sim.objects["label"].value_counts().to_dict()}
             for use_context in (True, False):
                 tic = time.perf_counter()
-                metrics, preds, info = run_sim_to_real(sim, real, splits, use_context, args, variant)
+                metrics, preds, info, sim_clf = run_sim_to_real(sim, real, splits, use_context, args, variant)
                 name = preds["model"].iloc[0]
                 results["models"][name] = {"folds": metrics, "summary": summarize_folds(metrics), **info}
                 predictions.append(preds)
                 timing[name] = time.perf_counter() - tic
+                if use_context and args.finetune_epochs:
+                    tic = time.perf_counter()
+                    tuned = f"finetune_{name}"
+                    metrics, preds, seconds = run_finetune(sim_clf, real, splits, args, tuned)
+                    results["models"][tuned] = {"folds": metrics, "summary": summarize_folds(metrics),
+                                                "seconds": seconds}
+                    predictions.append(preds)
+                    timing[tuned] = time.perf_counter() - tic
 
             tic = time.perf_counter()
             sim_desc = describe_light_curves(sim.photometry, sim.objects, sim.galaxies, context)
