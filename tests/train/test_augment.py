@@ -11,6 +11,7 @@ import torch
 from lcrnn.classifier import Classifier
 from lcrnn.data.sequences import SequenceSet, build_sequences
 from lcrnn.errors import InvalidConfigError
+from lcrnn.model.inference import SequenceTensors, predict_logits
 from lcrnn.model.losses import make_loss
 from lcrnn.train.augment import ERROR_FLOOR_MAG, ROBUST, AugmentConfig, augment_sequences, augmentation_rng
 from lcrnn.train.run_dir import load_run
@@ -147,15 +148,16 @@ def test_augmentation_trains_differently_scores_unaugmented_and_is_recorded(toy_
     # The kept epoch's validation loss is that of the kept weights on the unaugmented validation part.
     seqs = robust.prepare(photometry, objects, galaxies)
     val = seqs.subset(np.flatnonzero(robust.split_.part_of(seqs.object_ids) == "val"))
-    proba = robust.predict_proba_sequences(val)
+    scaled = SequenceTensors.from_set(robust.scaler_.transform(val), torch.device("cpu"))
+    logits = predict_logits(robust.network_, scaled)  # logits: whatever probabilities the classifier reports
     counts = list(robust.class_counts_.values())
     with torch.no_grad():
-        loss = float(make_loss("focal", counts, gamma=2.0)(torch.log(torch.as_tensor(proba)),
-                                                            torch.as_tensor(val.labels)) + robust.network_.l2_penalty())
+        loss = float(make_loss("focal", counts, gamma=2.0)(logits, torch.as_tensor(val.labels))
+                     + robust.network_.l2_penalty())
     kept = robust.history_.loc[robust.history_["kept"]]
     assert len(kept) == 1 and int(kept["epoch"].iloc[0]) == robust.best_epoch_
     assert float(kept["val_loss"].iloc[0]) == pytest.approx(loss, rel=1e-4)
-    np.testing.assert_array_equal(robust.predict_proba_sequences(val), proba)  # no draws at prediction
+    np.testing.assert_array_equal(robust.predict_proba_sequences(val), robust.predict_proba_sequences(val))
     path = robust.save(tmp_path / "robust")
     assert json.loads((path / "config.json").read_text())["augment"] == ROBUST.to_dict()
     assert load_run(path).augment == ROBUST

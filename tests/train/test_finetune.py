@@ -16,6 +16,7 @@ from lcrnn.data.io import write_survey
 from lcrnn.data.scaling import FeatureScaler
 from lcrnn.data.tables import Survey
 from lcrnn.errors import InvalidConfigError, InvalidTableError
+from lcrnn.model.inference import SequenceTensors, predict_logits
 from lcrnn.model.losses import make_loss
 from lcrnn.train.checkpoint import STATE_FILE
 from lcrnn.train.finetune import recurrent_branch
@@ -51,12 +52,13 @@ def test_the_first_row_is_the_pretrained_model_scored_on_the_new_validation_data
     # The pretrained classifier, on its own, on the new validation part, with the new data's class weights.
     start = Classifier.load(pretrained)
     val = _parts(tuned, new_data, "val")
-    proba = torch.as_tensor(start.predict_proba_sequences(val))
+    scaled = SequenceTensors.from_set(start.scaler_.transform(val), torch.device("cpu"))
+    logits = predict_logits(start.network_, scaled)  # logits: whatever probabilities the classifier reports
     counts = list(tuned.class_counts_.values())
     assert counts == [len(_parts(tuned, new_data, "train").labels[_parts(tuned, new_data, "train").labels == i])
                       for i in range(3)]
     with torch.no_grad():
-        loss = make_loss("focal", counts, gamma=2.0)(torch.log(proba), torch.as_tensor(val.labels))
+        loss = make_loss("focal", counts, gamma=2.0)(logits, torch.as_tensor(val.labels))
         loss = float(loss + start.network_.l2_penalty())
     assert float(tuned.history_["val_loss"].iloc[0]) == pytest.approx(loss, rel=1e-5)
     recorded = tuned.finetune_
