@@ -1,4 +1,6 @@
-"""GET /objects as the vetting page uses it: sorts, filters, id and cone search, pages, 422s; SQLite and PostgreSQL.
+"""GET /objects and /conesearch as the vetting page uses them: sorts, filters, id and cone search, pages, 422s.
+
+On SQLite and PostgreSQL.
 
 Expected orders and sets are computed here, in Python, from the rows the service returns unsorted; cone
 searches are checked against astropy's angular separation.
@@ -121,10 +123,18 @@ def test_cone_search_on_the_sphere(listed):
     client, rows = listed
     for ra, dec, radius, found in CONES:
         check_cone(client, rows, ra, dec, radius, found)
+    # the list's filters and orders apply within a cone too
+    within = {"ra": 0.05, "dec": 0.0, "radius": 600.0}
+    assert ids(client.get("/conesearch", params={**within, "sort": "object_id"})) == ["near0", "near359"]
+    n_obs = {o: rows[o]["n_obs"] for o in ("near0", "near359")}
+    most = max(n_obs, key=n_obs.get)
+    got = client.get("/conesearch", params={**within, "min_n_obs": n_obs[most]})
+    assert ids(got) == [o for o in ("near0", "near359") if n_obs[o] >= n_obs[most]]
+    assert got.headers["X-Total-Count"] == str(len(ids(got)))
 
 
 def check_cone(client, rows, ra, dec, radius, found):
-    got = client.get("/objects", params={"ra": ra, "dec": dec, "radius": radius, "sort": "distance", "order": "asc"})
+    got = client.get("/conesearch", params={"ra": ra, "dec": dec, "radius": radius})  # nearest first by default
     assert set(ids(got)) == found, (ra, dec, radius)
     centre = SkyCoord(ra * u.deg, dec * u.deg)
     seps = []
@@ -156,7 +166,7 @@ def test_random_cones_match_astropy(backend_url, tmp_path, monkeypatch, incremen
                    (300.0, -89.2, 5400.0), (180.0, -90.0, 2000.0), (359.99, 89.99, 2500.0)]
         for cra, cdec, radius in centres:
             want = set(objects.object_id[stars.separation(SkyCoord(cra * u.deg, cdec * u.deg)).arcsec <= radius])
-            got = client.get("/objects", params={"ra": cra, "dec": cdec, "radius": radius, "limit": 1000})
+            got = client.get("/conesearch", params={"ra": cra, "dec": cdec, "radius": radius, "limit": 1000})
             assert set(ids(got)) == want and want, (cra, cdec, radius)
 
 
@@ -174,22 +184,24 @@ def test_pages_partition_the_order_across_the_detected_undetected_boundary(liste
         assert ids(client.get("/objects", params={**params, "limit": 2, "offset": len(rows) - 1})) == full[-1:]
 
 
-BAD = [  # (parameters, the one named in the 422)
-    ({"sort": "brightness"}, "sort"), ({"order": "up"}, "order"), ({"min_prob": 1.5}, "min_prob"),
-    ({"min_prob": "nan"}, "min_prob"), ({"limit": 0}, "limit"), ({"limit": 1001}, "limit"),
-    ({"offset": -1}, "offset"), ({"min_n_obs": -2}, "min_n_obs"), ({"cls": "XX"}, "cls"),
-    ({"prob_cls": "XX"}, "prob_cls"), ({"ra": 360.0, "dec": 0, "radius": 5}, "ra"),
-    ({"ra": 10.0, "dec": 91, "radius": 5}, "dec"), ({"ra": 10.0, "dec": 0, "radius": 0}, "radius"),
-    ({"ra": 10.0, "dec": 0}, "radius"), ({"dec": 0.0, "radius": 5}, "ra"), ({"sort": "distance"}, "sort"),
-    ({"object_id": "a b"}, "object_id"), ({"id_prefix": "x" * 129}, "id_prefix"),
-    ]
+BAD = [  # (route, parameters, the one named in the 422)
+    ("/objects", {"sort": "brightness"}, "sort"), ("/objects", {"order": "up"}, "order"),
+    ("/objects", {"min_prob": 1.5}, "min_prob"), ("/objects", {"min_prob": "nan"}, "min_prob"),
+    ("/objects", {"limit": 0}, "limit"), ("/objects", {"limit": 1001}, "limit"), ("/objects", {"offset": -1}, "offset"),
+    ("/objects", {"min_n_obs": -2}, "min_n_obs"), ("/objects", {"cls": "XX"}, "cls"),
+    ("/objects", {"prob_cls": "XX"}, "prob_cls"), ("/objects", {"sort": "distance"}, "sort"),  # no cone, no distance
+    ("/objects", {"object_id": "a b"}, "object_id"), ("/objects", {"id_prefix": "x" * 129}, "id_prefix"),
+    ("/conesearch", {"ra": 360.0, "dec": 0, "radius": 5}, "ra"), ("/conesearch", {"ra": 10.0, "dec": 91, "radius": 5}, "dec"),
+    ("/conesearch", {"ra": 10.0, "dec": 0, "radius": 0}, "radius"), ("/conesearch", {"ra": 10.0, "dec": 0}, "radius"),
+    ("/conesearch", {"dec": 0.0, "radius": 5}, "ra"), ("/conesearch", {"ra": 1.0, "dec": 0, "radius": 5, "cls": "XX"}, "cls"),
+]
 
 
 def test_bad_parameters_get_422_naming_them(listed):
     client, _rows = listed
-    for params, field in BAD:
-        resp = client.get("/objects", params=params)
-        assert resp.status_code == 422, (params, resp.text)
+    for route, params, field in BAD:
+        resp = client.get(route, params=params)
+        assert resp.status_code == 422, (route, params, resp.text)
         assert any(err["loc"] == ["query", field] for err in resp.json()["detail"]), resp.json()
 
 

@@ -1,31 +1,29 @@
-"""Objects: register one, read one, retract one or one of its detections, list them (the vetting list) and candidates."""
+"""Objects: register one, read one, retract one or one of its detections; follow-up candidates (lists: listing.py)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import pandas as pd
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
-from pydantic import Field
 
 from lcrnn.errors import InvalidTableError
 from lcrnn.serve.routes.bodies import (
-    OBJECT_ID_PATTERN,
     Candidate,
     ObjectDetail,
     ObjectIn,
-    ObjectSummary,
     Registered,
     Retracted,
     is_object_id,
 )
+from lcrnn.serve.routes import listing
 from lcrnn.serve.routes.deps import Authorised, ServiceDep, check_class, errors, unprocessable
 from lcrnn.serve.store import ObjectConflictError, UnknownObjectError, UnknownObservationError
-from lcrnn.serve.store.search import Cone, ObjectQuery, SortKey
 
 __all__ = ["router"]
 
 router = APIRouter()
+router.include_router(listing.router)  # GET /objects (the vetting list) and GET /conesearch
 
 
 def _known_id(object_id: str) -> str:
@@ -108,83 +106,6 @@ def retract_object(object_id: str, service: ServiceDep) -> dict[str, Any]:
     except UnknownObjectError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     return vars(done)
-
-
-class ObjectRow(ObjectSummary):
-    """One row of the object list: an object's summary, the probability the list reads and the distance."""
-
-    prob: float | None = Field(description="Probability of prob_cls (or the leading probability without it).")
-    separation_arcsec: float | None = Field(description="Angular distance from the cone's centre (with a cone).")
-
-
-_ID = {"max_length": 128, "pattern": OBJECT_ID_PATTERN}
-_TOTAL = {"X-Total-Count": {"description": "Objects the filters select, over all pages.",
-                            "schema": {"type": "integer", "minimum": 0}}}
-
-
-@router.get(
-    "/objects",
-    response_model=list[ObjectRow],
-    tags=["read"],
-    responses={200: {"description": "One page of objects, in the order asked.", "headers": _TOTAL},
-               **errors(422)},
-)
-def list_objects(
-    service: ServiceDep,
-    response: Response,
-    sort: Annotated[SortKey, Query(description="updated (last change), last_mjd, first_mjd, n_obs, prob (of "
-                                   "prob_cls, else the leading one), distance (from the cone's centre), object_id.")
-                    ] = "updated",
-    order: Annotated[Literal["asc", "desc"], Query()] = "desc",
-    cls: Annotated[str | None, Query(description="Only objects whose leading class is this.")] = None,
-    prob_cls: Annotated[str | None, Query(description="The class whose probability min_prob and sort=prob "
-                                          "read; default: each object's leading class.")] = None,
-    min_prob: Annotated[float | None, Query(ge=0.0, le=1.0, allow_inf_nan=False)] = None,
-    min_n_obs: Annotated[int, Query(ge=0, le=2**31 - 1, description="At least this many detections.")] = 0,
-    object_id: Annotated[str | None, Query(description="This id exactly.", **_ID)] = None,
-    id_prefix: Annotated[str | None, Query(description="Ids starting with this (case-sensitive).", **_ID)] = None,
-    ra: Annotated[float | None, Query(ge=0.0, lt=360.0, allow_inf_nan=False,
-                                      description="Cone centre, right ascension [deg] (with dec and radius).")] = None,
-    dec: Annotated[float | None, Query(ge=-90.0, le=90.0, allow_inf_nan=False,
-                                       description="Cone centre, declination [deg].")] = None,
-    radius: Annotated[float | None, Query(gt=0.0, le=648000.0, allow_inf_nan=False,
-                                          description="Cone radius [arcsec].")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
-) -> list[dict[str, Any]]:
-    """The object list an observer vets: filtered, searched by id or cone, sorted, one page at a time.
-
-    Without parameters: the most recently updated objects first. Objects with no value of the sort key (no
-    detection yet) come last in either order. ``X-Total-Count`` says how many objects the filters select.
-    """
-    for name, value in (("cls", cls), ("prob_cls", prob_cls)):
-        if value is not None and value not in service.model.classes:
-            raise _bad_query(name, f"unknown class {value!r}; the model's classes are {list(service.model.classes)}")
-    cone = _cone(ra, dec, radius)
-    if sort == "distance" and cone is None:
-        raise _bad_query("sort", "sort=distance needs a cone: give ra, dec and radius")
-    query = ObjectQuery(sort=sort, descending=order == "desc", cls=cls, prob_cls=prob_cls, min_prob=min_prob,
-                        min_n_obs=min_n_obs, object_id=object_id, id_prefix=id_prefix, cone=cone, limit=limit,
-                        offset=offset)
-    rows, total = service.store.search_objects(query)
-    response.headers["X-Total-Count"] = str(total)
-    return rows
-
-
-def _cone(ra: float | None, dec: float | None, radius: float | None) -> Cone | None:
-    """The cone the three parameters give, None for none of them, 422 naming those missing for some."""
-    given = {"ra": ra, "dec": dec, "radius": radius}
-    if all(v is None for v in given.values()):
-        return None
-    missing = [name for name, value in given.items() if value is None]
-    if missing:
-        raise _bad_query(missing[0], f"a cone search needs ra, dec and radius; {', '.join(missing)} missing")
-    return Cone(ra=float(ra), dec=float(dec), radius_arcsec=float(radius))  # type: ignore[arg-type]
-
-
-def _bad_query(name: str, message: str) -> HTTPException:
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                         [{"loc": ["query", name], "msg": message, "type": "value_error"}])
 
 
 @router.get("/candidates", response_model=list[Candidate], tags=["read"], responses=errors(422))

@@ -39,7 +39,7 @@ class Cone:
 
 @dataclass(frozen=True)
 class ObjectQuery:
-    """What to list: filters, search, order and page (every field optional; the default is the newest first)."""
+    """What to list: filters, search, order and page (all optional; by default the newest first)."""
 
     sort: SortKey = "updated"  # "prob": probability of ``prob_cls`` (leading probability without it)
     descending: bool = True
@@ -57,11 +57,14 @@ class ObjectQuery:
 def angular_separation_arcsec(ra1: float, dec1: float, ra2: float, dec2: float) -> float:
     """Great-circle distance between two positions in degrees, in arcsec (haversine: exact at every scale)."""
     d1, d2 = math.radians(dec1), math.radians(dec2)
-    hav = math.sin((d2 - d1) / 2) ** 2 + math.cos(d1) * math.cos(d2) * math.sin(math.radians(ra2 - ra1) / 2) ** 2
+    half_dra = math.radians(ra2 - ra1) / 2
+    hav = math.sin((d2 - d1) / 2) ** 2 + math.cos(d1) * math.cos(d2) * math.sin(half_dra) ** 2
     return math.degrees(2 * math.asin(math.sqrt(min(1.0, max(0.0, hav))))) * 3600.0
 
 
-def search_objects(conn: Connection, tables: StoreTables, query: ObjectQuery) -> tuple[list[dict[str, Any]], int]:
+def search_objects(
+    conn: Connection, tables: StoreTables, query: ObjectQuery
+) -> tuple[list[dict[str, Any]], int]:
     """One page of the objects ``query`` selects, in its order, and how many it selects in all.
 
     Each row is :func:`~lcrnn.serve.store.queries.summary` plus ``prob`` (the probability ``min_prob`` and
@@ -105,7 +108,8 @@ def search_objects(conn: Connection, tables: StoreTables, query: ObjectQuery) ->
     ).all()
     by_id = {r.object_id: r for r in rows}
     out = [
-        {**summary(r), "prob": r.prob_of, "separation_arcsec": None if query.cone is None else float(r.separation)}
+        {**summary(r), "prob": r.prob_of,
+         "separation_arcsec": None if query.cone is None else float(r.separation)}
         for r in (by_id[i] for i in page)
     ]
     return out, total
@@ -130,8 +134,8 @@ def _conditions(
         where.append(o.object_id == query.object_id)
     if query.id_prefix:
         prefix = query.id_prefix
-        # substr is exact and case-sensitive on both backends (SQLite's LIKE folds case); the range lets SQLite's
-        # primary-key index serve it, and holds because SQLite compares text by code point.
+        # substr is exact and case-sensitive on both backends (SQLite's LIKE folds case); the range lets
+        # SQLite's primary-key index serve it, and holds because SQLite compares text by code point.
         where.append(sa.func.substr(o.object_id, 1, len(prefix)) == prefix)
         if conn.dialect.name == "sqlite":
             where.append(o.object_id >= prefix)

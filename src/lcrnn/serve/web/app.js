@@ -184,7 +184,8 @@ const lcrnn = (() => {
   let listRequest = 0;
   async function loadList(settings) {
     const mine = ++listRequest;
-    const { body: rows, headers } = await fetchJSON(`../objects?${new URLSearchParams(settings)}`);
+    const route = settings.ra !== undefined ? "conesearch" : "objects"; // a cone is its own route
+    const { body: rows, headers } = await fetchJSON(`../${route}?${new URLSearchParams(settings)}`);
     if (mine !== listRequest) return; // a newer request was sent meanwhile
     drawTable(rows, settings, Number(headers.get("X-Total-Count") || rows.length));
   }
