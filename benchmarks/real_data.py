@@ -64,12 +64,13 @@ from lcrnn.data.resample import ResampleConfig, augment_rare_classes, resample_p
 from lcrnn.data.simulate import SOURCE_POPULATIONS, SimulationConfig, simulate_survey
 from lcrnn.data.splits import Split, make_split
 from lcrnn.evaluate.crossval import add_copies, fold_splits, summarize_folds
-from lcrnn.evaluate.metrics import classification_metrics
+from lcrnn.evaluate.metrics import auc_vs_n_obs, classification_metrics
 from lcrnn.train.augment import ROBUST, AugmentConfig
 
 CLASSES = ("VS", "SN", "AGN")
 DUPLICATE_RADIUS_ARCSEC = 5.0  # an OSC event this close to a MANTRA supernova is the same supernova
 MAX_LEN = 30  # observations the RNN reads (paper: the first 30); the features use the same ones
+EARLY_N = (1, 2, 3, 5)  # observations seen, for the RNNs' early-classification AUCs
 SAMPLING_FEATURES = ("n_points", "duration", "median_gap_days")  # how a curve was sampled, not its shape
 # Source populations for the simulated survey: subtype mixes passed to SimulationConfig.
 SIM_POPULATIONS: dict[str, dict[str, Any]] = {
@@ -236,6 +237,25 @@ def _score_classifier(clf: Classifier, real: RealData, test_ids: tuple[str, ...]
     return seqs.object_ids.astype(str), seqs.labels, clf.predict_proba_sequences(seqs)
 
 
+def _early_aucs(clf: Classifier, real: RealData, test_ids: tuple[str, ...]) -> dict[str, float]:
+    """Hand & Till AUC of the test objects after their first n observations (a shorter curve keeps all)."""
+    objects = real.objects[real.objects["object_id"].isin(test_ids)][["object_id", "ra", "dec", "label"]]
+    photometry = real.photometry[real.photometry["object_id"].isin(test_ids)]
+    seqs = clf.prepare(photometry, objects, real.galaxies)
+    return {str(row["n_obs"]): row["auc_hand_till"] for row in auc_vs_n_obs(clf, seqs, EARLY_N)}
+
+
+def early_table(results: dict[str, Any]) -> pd.DataFrame:
+    """Mean ± std over folds of the AUC after 1, 2, 3, 5 observations, for the models that recorded it."""
+    rows = []
+    for name, result in results["models"].items():
+        folds = [f["auc_first_n"] for f in result.get("folds", []) if "auc_first_n" in f]
+        if folds:
+            rows.append({"model": name, **{f"AUC after {n}": f"{np.mean([f[str(n)] for f in folds]):.3f} ± "
+                                           f"{np.std([f[str(n)] for f in folds], ddof=1):.3f}" for n in EARLY_N}})
+    return pd.DataFrame(rows)
+
+
 def run_rnn(real: RealData, splits: list[Split], use_context: bool, augment: int, args: argparse.Namespace,
             resample: ResampleConfig, robust: AugmentConfig | None = None
             ) -> tuple[list[dict], pd.DataFrame, list[float]]:
@@ -272,6 +292,7 @@ def run_rnn(real: RealData, splits: list[Split], use_context: bool, augment: int
         metrics.append(_short(classification_metrics(y, proba, CLASSES)))
         metrics[-1]["best_epoch"] = clf.best_epoch_
         metrics[-1]["last_epoch"] = int(clf.history_["epoch"].max())
+        metrics[-1]["auc_first_n"] = _early_aucs(clf, real, split.test)
         predictions.append(_prediction_rows(name, k, ids, y, proba, real.objects))
         seconds.append(time.perf_counter() - start)
     return metrics, pd.concat(predictions, ignore_index=True), seconds
@@ -334,7 +355,8 @@ def run_sim_to_real(sim, real: RealData, splits: list[Split], use_context: bool,
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             ids, y, proba = _score_classifier(clf, real, fold.test)
-        metrics.append(_short(classification_metrics(y, proba, CLASSES)))
+            early = _early_aucs(clf, real, fold.test)
+        metrics.append({**_short(classification_metrics(y, proba, CLASSES)), "auc_first_n": early})
         predictions.append(_prediction_rows(name, k, ids, y, proba, real.objects))
     info = {"train_seconds": train_seconds, "best_epoch": clf.best_epoch_,
             "last_epoch": int(clf.history_["epoch"].max()), "in_sim_test": in_sim}
@@ -361,6 +383,7 @@ def run_finetune(start: Classifier, real: RealData, splits: list[Split], args: a
         metrics.append(_short(classification_metrics(y, proba, CLASSES)))
         metrics[-1]["best_epoch"] = clf.best_epoch_
         metrics[-1]["last_epoch"] = int(clf.history_["epoch"].max())
+        metrics[-1]["auc_first_n"] = _early_aucs(clf, real, split.test)
         predictions.append(_prediction_rows(name, k, ids, y, proba, real.objects))
         seconds.append(time.perf_counter() - tic)
     return metrics, pd.concat(predictions, ignore_index=True), seconds
@@ -632,6 +655,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     summaries = {name: r["summary"] for name, r in results["models"].items()}
     _print(f"Stratified {args.folds}-fold cross-validation: mean ± std over folds", model_table(summaries))
+    _print("Early classification: Hand & Till AUC after the first n observations, mean ± std over folds",
+           early_table(results))
     for name, s in summaries.items():
         matrix = pd.DataFrame(s["confusion"], index=[f"true {c}" for c in CLASSES], columns=list(CLASSES))
         _print(f"Confusion matrix, all folds summed: {name}", matrix, index=True)
