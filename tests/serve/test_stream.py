@@ -119,6 +119,7 @@ def test_the_three_encodings_decode_to_the_packets_and_garbage_is_named():
     bare = io.BytesIO()
     fastavro.schemaless_writer(bare, schema.parsed, real[0])
     assert decode_packets(bare.getvalue(), schema) == real
+    assert decode_packets(b"\x00" + (42).to_bytes(4, "big") + bare.getvalue(), schema) == real  # Confluent framing
     with pytest.raises(MalformedMessageError, match="need the writer's schema"):
         decode_packets(single)
     with pytest.raises(MalformedMessageError, match="another schema") as wrong:

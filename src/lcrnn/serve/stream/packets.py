@@ -5,8 +5,11 @@
 * **Avro single-object encoding** (starts with ``\\xc3\\x01``, then the 8-byte little-endian CRC-64-AVRO
   fingerprint of the writer's schema, then the datum): read with the schema given to the stream
   (``--schema alert.avsc``), refused when the fingerprint names another schema.
-* **Schemaless** (a bare Avro datum, as a Confluent-framed or registry-less producer writes after its own
-  header is stripped): read with the given schema, and refused unless the datum fills the whole message.
+* **Confluent wire format** (``\x00``, a 4-byte schema-registry id, the datum; what Rubin's alert stream and
+  other registry-backed producers send): the id is not looked up (no registry client here), the datum is
+  read with the given schema.
+* **Schemaless** (a bare Avro datum): read with the given schema, and refused unless the datum fills the
+  whole message.
 
 A value that is none of these, or does not decode, is a :class:`MalformedMessageError`: the stream counts
 it and sends it to its dead-letter topic.
@@ -28,6 +31,7 @@ import fastavro.schema
 from lcrnn.errors import InvalidConfigError
 
 __all__ = [
+    "CONFLUENT_MAGIC",
     "CONTAINER_MAGIC",
     "SINGLE_OBJECT_MAGIC",
     "AlertSchema",
@@ -40,6 +44,7 @@ __all__ = [
 
 CONTAINER_MAGIC = b"Obj\x01"
 SINGLE_OBJECT_MAGIC = b"\xc3\x01"
+CONFLUENT_MAGIC = b"\x00"
 
 
 class MalformedMessageError(ValueError):
@@ -134,6 +139,8 @@ def decode_packets(value: bytes | None, schema: AlertSchema | None = None) -> li
                 f"is single-object Avro of another schema (fingerprint {found.hex()}, the stream's "
                 f"{schema.fingerprint.hex()}); pass that schema with --schema", "wrong_schema")
         return [_datum(value[10:], schema)]
+    if value[:1] == CONFLUENT_MAGIC and len(value) > 5:
+        return [_datum(value[5:], schema)]
     return [_datum(value, schema)]
 
 
