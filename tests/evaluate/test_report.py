@@ -22,7 +22,8 @@ from lcrnn.errors import InvalidTableError
 from lcrnn.evaluate.report import EvaluableModel, build_report, model_uses_context, summary_table
 
 CLASSES = ("VS", "SN", "AGN")
-MODEL_FIGURES = {"confusion", "roc", "confusion_by_n_obs", "tsne", "history"}
+MODEL_FIGURES = {"confusion", "roc", "confusion_by_n_obs", "tsne", "history",
+                 "confusion_views", "precision_recall", "reliability"}  # the last three: issue 16
 N_OBS = range(1, 13)
 
 

@@ -248,15 +248,17 @@ def plot_tsne(
     return fig
 
 
-def plot_history(history: Any, title: str = "") -> Figure:
+def plot_history(history: Any, title: str = "", kept_epoch: int | None = None) -> Figure:
     """Training and validation loss per epoch, validation AUC on a second axis (paper Fig. A1).
 
     Parameters
     ----------
     history : pandas.DataFrame
-        Columns ``epoch, train_loss, val_loss`` and optionally ``val_auc``.
+        Columns ``epoch, train_loss, val_loss`` and optionally ``val_auc`` and ``kept`` (the run's epoch).
     title : str
         Axes title.
+    kept_epoch : int, optional
+        The epoch whose weights the run kept, marked by a vertical line; read from ``kept`` when not given.
     """
     missing = {"epoch", "train_loss", "val_loss"} - set(history.columns)
     if missing:
@@ -278,6 +280,11 @@ def plot_history(history: Any, title: str = "") -> Figure:
         ax2.set_ylabel("Validation AUC")
         h2, n2 = ax2.get_legend_handles_labels()
         handles, names = handles + h2, names + n2
+    if kept_epoch is None and "kept" in history.columns and history["kept"].astype(bool).any():
+        kept_epoch = int(history.loc[history["kept"].astype(bool), "epoch"].iloc[0])
+    if kept_epoch:
+        handles.append(ax.axvline(kept_epoch, color="black", lw=1.0, ls=":"))
+        names.append(f"Kept epoch ({kept_epoch})")
     ax.legend(handles, names, fontsize=8, loc="center right")
     if title:
         ax.set_title(title)

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
+from sklearn.calibration import calibration_curve
 from sklearn.manifold import TSNE
 from sklearn.metrics import (
     accuracy_score,
@@ -30,6 +31,8 @@ from lcrnn.train.scores import hand_till_auc
 __all__ = [
     "auc_vs_n_obs",
     "classification_metrics",
+    "expected_calibration_error",
+    "reliability_bins",
     "stratified_subsample",
     "threshold_rates",
     "tsne_embedding",
@@ -148,6 +151,47 @@ def threshold_rates(
                 }
             )
     return rows
+
+
+def reliability_bins(truth: Any, prob: Any, bins: int = 10) -> dict[str, list[float]]:
+    """Reliability diagram of one binary question: per non-empty equal-width bin of ``prob``, the mean
+    probability, the observed frequency (both from scikit-learn's ``calibration_curve``) and the count.
+
+    Bins are ``(lo, hi]`` (0 falls in the first), as ``calibration_curve`` makes them, so the counts line up.
+    """
+    truth = np.asarray(truth).astype(np.int64)
+    prob = np.clip(np.asarray(prob, dtype=np.float64), 0.0, 1.0)
+    if bins < 1:
+        raise ValueError(f"bins must be at least 1, got {bins}.")
+    if prob.size == 0:
+        return {"prob_pred": [], "prob_true": [], "count": []}
+    prob_true, prob_pred = calibration_curve(truth, prob, n_bins=bins, strategy="uniform", pos_label=1)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    counts = np.bincount(np.searchsorted(edges[1:-1], prob), minlength=bins)
+    return {
+        "prob_pred": _json_floats(prob_pred),
+        "prob_true": _json_floats(prob_true),
+        "count": [int(c) for c in counts[counts > 0]],
+    }
+
+
+def expected_calibration_error(proba: Any, y: Any, bins: int = 10) -> float:
+    """Top-label expected calibration error (Guo et al. 2017): sum over ``bins`` equal-width bins of the
+    highest probability of the fraction of objects in the bin times |accuracy - mean highest probability|.
+
+    scikit-learn has no top-label ECE; the per-bin accuracy and confidence come from its ``calibration_curve``
+    (:func:`reliability_bins`). ``proba`` is (n, k), ``y`` the true class indices.
+    """
+    p = np.asarray(proba, dtype=np.float64)
+    y = np.asarray(y)
+    if p.ndim != 2 or y.ndim != 1 or p.shape[0] != y.shape[0] or y.size == 0:
+        raise ValueError(
+            f"need proba of shape (n, k) and one class index per row, got {p.shape} and {y.shape}."
+        )
+    table = reliability_bins(p.argmax(axis=1) == y, p.max(axis=1), bins)
+    weight = np.asarray(table["count"], dtype=np.float64) / y.size
+    gap = np.abs(np.asarray(table["prob_true"]) - np.asarray(table["prob_pred"]))
+    return float(np.sum(weight * gap))
 
 
 def _notes(names: list[str], support: np.ndarray, predicted: np.ndarray) -> list[str]:

@@ -172,8 +172,14 @@ def _ablation_html(results: Mapping[str, Mapping[str, Any]]) -> str:
     )
 
 
-def render_html(results: Mapping[str, Mapping[str, Any]], split: str) -> str:
-    """The report page of ``results`` (model name -> metrics and figure paths) scored on ``split``."""
+def render_html(results: Mapping[str, Mapping[str, Any]], split: str, describe: Sequence[str] = ()) -> str:
+    """The report page of ``results`` (model name -> metrics and figure paths) scored on ``split``.
+
+    ``describe`` lists the survey's figures (paths relative to the page) to link; the purity sections come
+    from :mod:`lcrnn.evaluate.purity_page`.
+    """
+    from lcrnn.evaluate import purity_page  # it draws its tables with this module's helpers
+
     split_text = {"all": "all objects", "test": "the test set", "val": "the validation set"}[split]
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
@@ -185,6 +191,8 @@ def render_html(results: Mapping[str, Mapping[str, Any]], split: str) -> str:
             "the Hand &amp; Till (2001) multi-class AUC, insensitive to class imbalance; "
             "F1 is the unweighted mean over classes (Burhanudin et al. 2021, section 4.1).</p>"
         ),
+        purity_page.run_section(results),
+        purity_page.describe_section(describe),
         "<h2>Comparison (cf. Table 2)</h2>",
         _table(summary_table(results)),
         "<h2>Probability thresholds (cf. Table 3)</h2>",
@@ -194,7 +202,11 @@ def render_html(results: Mapping[str, Mapping[str, Any]], split: str) -> str:
         ),
         _threshold_html(results),
         "<h2>AUC against the number of observations (cf. Fig. 8)</h2>",
-        "<p>Each light curve is cut to its first <i>n</i> observations before it reaches the model.</p>",
+        (
+            "<p>Each light curve is cut to its first <i>n</i> observations before it reaches the model. The "
+            "grey line (right axis) counts the objects with at least <i>n</i> observations: beyond a light "
+            "curve's length the model sees nothing new, so the curve's right end rests on these few.</p>"
+        ),
         _img("auc_vs_n_obs.png", "Hand & Till AUC against the maximum number of observations, all models."),
         "<h2>Context ablation (cf. section 5.4)</h2>",
         _ablation_html(results),
@@ -219,10 +231,14 @@ def render_html(results: Mapping[str, Mapping[str, Any]], split: str) -> str:
                 f"t-SNE of the activations after the last RNN layer and the last dense layer, "
                 f"{m['tsne']['n_objects']:,} objects of the {m['tsne']['split']} set (cf. Fig. 12)."
             ),
-            "history": "Training and validation loss per epoch, validation AUC dashed (cf. Fig. A1).",
+            "history": (
+                "Training and validation loss per epoch, validation AUC dashed, the kept epoch dotted "
+                "(cf. Fig. A1)."
+            ),
         }
         for key, caption in captions.items():
             if key in files:
                 parts.append(_img(files[key], caption))
+        parts.append(purity_page.model_section(name, m))
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -33,6 +33,10 @@ from lcrnn.evaluate.metrics import (
     tsne_embedding,
 )
 from lcrnn.evaluate.page import render_html, slug, summary_table, threshold_table
+from lcrnn.evaluate.purity import objects_left, purity_metrics
+from lcrnn.evaluate.purity_figures import add_objects_left, save_purity_figures
+from lcrnn.evaluate.purity_page import describe_links
+from lcrnn.evaluate.run_info import run_information
 
 __all__ = ["EvaluableModel", "build_report", "model_uses_context", "summary_table", "threshold_table"]
 
@@ -215,7 +219,8 @@ def _save_figures(
         save(figures.plot_tsne(maps, embed_set.labels, classes, title=title), "tsne")
     history = getattr(model, "history_", None)
     if history is not None and len(history):
-        save(figures.plot_history(history, title=name), "history")
+        save(figures.plot_history(history, title=name, kept_epoch=result["run"]["best_epoch"]), "history")
+    files.update(save_purity_figures(result, folder, out_dir, title=name))
     return files
 
 
@@ -233,6 +238,7 @@ def _evaluate_one(
     n_obs_values: list[int],
     seed: int,
     bar: Any,
+    data: str | Path | None = None,
 ) -> dict[str, Any]:
     classes = tuple(str(c) for c in model.classes_)
     bar.set_description(f"{name}: preparing")
@@ -242,12 +248,15 @@ def _evaluate_one(
     bar.set_description(f"{name}: metrics")
     proba = model.predict_proba_sequences(evaluated)
     result = classification_metrics(evaluated.labels, proba, classes, thresholds)
+    result.update(purity_metrics(evaluated.labels, proba, classes))
+    result["run"] = run_information(model, name, objects, data, dict(zip(classes, result["support"])))
     result["use_context"] = model_uses_context(model)
     result["split"] = split
     bar.update()
 
     bar.set_description(f"{name}: AUC vs observations")
     result.update(_by_n_obs(model, evaluated, n_obs_values))
+    result["objects_by_n_obs"] = objects_left(evaluated.lengths, n_obs_values)
     bar.update()
 
     bar.set_description(f"{name}: t-SNE")
@@ -286,6 +295,8 @@ def build_report(
     tsne_split: Literal["train", "val", "test", "all"] = "train",
     seed: int = 0,
     audit: Any = None,
+    data: str | Path | None = None,
+    describe: str | Path | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Evaluate models as in the paper's section 5 and write ``report.html`` and ``metrics.json``.
 
@@ -316,13 +327,20 @@ def build_report(
     audit : AuditResult, optional
         The survey's audit (:func:`lcrnn.evaluate.audit.audit_survey`): shown beside the models' AUC, its
         files in ``out_dir/audit/``.
+    data : str or Path, optional
+        Where the survey was read from, for the page's run information.
+    describe : str or Path, optional
+        A folder with the survey's figures (``lcrnn describe``, paper Figs 1-3), linked from the page.
 
     Returns
     -------
     dict
         Model name -> metrics, as written to ``metrics.json``: ``auc_hand_till, f1_macro, accuracy,
         precision, recall, confusion, roc, thresholds, auc_vs_n_obs, confusion_by_n_obs, use_context,
-        tsne, figures`` (figure paths relative to ``out_dir``), ``notes``.
+        tsne, figures`` (figure paths relative to ``out_dir``), ``notes``; and for issue 16
+        (:func:`lcrnn.evaluate.purity.purity_metrics`) ``classification_report, confusion_by_predicted,
+        precision_recall, reliability, calibration, operating_points, purity_at_recall, objects_by_n_obs``
+        and ``run`` (:func:`lcrnn.evaluate.run_info.run_information`).
     """
     _check_arguments(models, split, tsne_split, tsne_samples)
     thresholds = tuple(float(t) for t in thresholds)
@@ -336,17 +354,19 @@ def build_report(
         for model, name in zip(models, names):
             results[name] = _evaluate_one(
                 model, name, photometry, objects, galaxies, out_dir, split, thresholds,
-                tsne_samples, tsne_split, n_obs_values, seed, bar,
+                tsne_samples, tsne_split, n_obs_values, seed, bar, data,
             )  # fmt: skip
         bar.set_description("writing report")
         no_context = [n for n in names if not results[n]["use_context"]]
         curves = {n: results[n]["auc_vs_n_obs"] for n in names}
+        left = {n: results[n]["objects_by_n_obs"] for n in names}
         figures.save_figure(
-            figures.plot_auc_vs_n_obs(curves, highlight=no_context), out_dir / "auc_vs_n_obs.png"
+            add_objects_left(figures.plot_auc_vs_n_obs(curves, highlight=no_context), left),
+            out_dir / "auc_vs_n_obs.png",
         )
         with open(out_dir / "metrics.json", "w", encoding="utf-8") as fh:
             json.dump(results, fh, indent=1, allow_nan=False)
-        page = render_html(results, split)
+        page = render_html(results, split, describe_links(describe, out_dir))
         if audit is not None:
             from lcrnn.evaluate.audit_page import add_audit_to_report
 
