@@ -130,7 +130,8 @@ def reproduce(out: str | Path, profile: str = "quick", data: str | Path | None =
     audit = _audit(survey, seed, echo)
     models = [Classifier.load(run) for run in runs]
     report = build_report(models, survey.photometry, survey.objects, survey.galaxies, out / "report",
-                          split="test", tsne_samples=prof.tsne_samples, audit=audit)
+                          split="test", tsne_samples=prof.tsne_samples, audit=audit, data=data,
+                          describe=out / "describe")
     result["report"] = str(out / "report" / "report.html")
     result["metrics"] = report
     echo(f"done in {time.perf_counter() - t0:.0f} s; open {result['report']}")
