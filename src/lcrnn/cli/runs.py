@@ -250,6 +250,10 @@ def predict(
     chunk_rows: Annotated[int | None, typer.Option(
         help="Stream photometry.parquet in chunks of this many rows (memory flat in the number of objects); "
              "needs photometry grouped by object_id and objects.parquet in the same object order.")] = None,
+    scheduler: Annotated[str | None, typer.Option(
+        help="Classify a partitioned catalogue (DATA/photometry/*.parquet, whole objects each) on Dask: local "
+             "(a LocalCluster on this machine) or a scheduler's address, tcp://host:8786.")] = None,
+    dask_workers: Annotated[int, typer.Option(help="Workers of the local Dask cluster (--scheduler local).")] = 2,
     band: Annotated[str | None, typer.Option(help=BAND_HELP)] = None,
     on_invalid: Annotated[OnInvalid, typer.Option(help=ON_INVALID_HELP)] = OnInvalid.RAISE,
     galaxies: Annotated[Path | None, typer.Option(
@@ -268,6 +272,11 @@ def predict(
     clf.allow_missing_catalogue = _no_galaxies(galaxies, no_galaxies)
     if split != "all" and clf.split_ is None:
         raise typer.BadParameter("this model recorded no split; use --split all", param_hint="--split")
+    if scheduler is not None:
+        _predict_on_dask(clf, data, out, scheduler, dask_workers, first_n, _catalogue(None, galaxies, no_galaxies),
+                         no_galaxies or galaxies is not None, band is None and on_invalid == OnInvalid.RAISE
+                         and split == "all" and chunk_rows is None)
+        return
     if chunk_rows is not None and (band is not None or on_invalid == OnInvalid.DROP):
         raise typer.BadParameter("--band and --on-invalid drop need the whole table; drop --chunk-rows",
                                  param_hint="--chunk-rows")
@@ -304,6 +313,27 @@ def predict(
         auc = hand_till_auc(codes, proba)
         message += f"; Hand & Till AUC against the labels: {auc:.4f}"
     typer.echo(message + (f"; {clf.catalogue_note}" if clf.catalogue_note else ""))
+
+
+def _predict_on_dask(clf: Any, data: Path, out: Path, scheduler: str, workers: int, first_n: int | None,
+                     catalogue: Any, catalogue_given: bool, plain: bool) -> None:
+    """``lcrnn predict --scheduler``: a partitioned catalogue classified on Dask (lcrnn.workflows.predict_dask)."""
+    from lcrnn.data.io import read_table
+    from lcrnn.workflows.predict_dask import photometry_partitions, predict_dask
+
+    if not plain:
+        raise typer.BadParameter("--band, --on-invalid drop, --split and --chunk-rows need the whole table; "
+                                 "drop them with --scheduler", param_hint="--scheduler")
+    if workers < 1:
+        raise typer.BadParameter("must be at least 1", param_hint="--dask-workers")
+    if not catalogue_given:  # the catalogue's own galaxies table, as for the whole-table route
+        found = [data / f"galaxies.{ext}" for ext in ("parquet", "csv") if (data / f"galaxies.{ext}").exists()]
+        catalogue = read_table(found[0], kind="galaxies") if found else None
+    parts = photometry_partitions(data)
+    n = predict_dask(clf, data, out, catalogue, scheduler=scheduler, workers=workers, first_n=first_n, progress=True)
+    where = f"a local cluster of {workers} workers" if scheduler == "local" else scheduler
+    typer.echo(f"wrote {n} predictions to {out} ({len(parts)} partitions on {where})"
+               + (f"; {clf.catalogue_note}" if clf.catalogue_note else ""))
 
 
 def _catalogue(found: Any, galaxies: Path | None, no_galaxies: bool) -> Any:
