@@ -102,9 +102,9 @@ class SimulationConfig:
     min_abs_b_deg: float = 0.0  # footprint: fields nearer the Galactic plane are not observed (CRTS: ~15)
     galaxy_catalog: GalaxyCatalogModel = GLADE_LIKE  # which hosts are catalogued (paper section 2.2: GLADE)
     galaxy_patch_arcsec: float = 180.0  # field galaxies are drawn within this radius: 3x the 60" match radius
-    sn_classification_mag: float = (
-        18.0  # SN get a label (a TNS spectrum) mostly when peaking brighter (assumed)
-    )
+    # SN get a label (a TNS spectrum) mostly when peaking brighter than this: ZTF's Bright Transient Survey,
+    # the main source of TNS classifications in 2019-2020, is complete to 18.5 mag (Fremling et al. 2020).
+    sn_classification_mag: float = 18.5
     vs_mix: Mapping[str, float] = field(default_factory=lambda: VS_MIX)  # share of each variable-star subtype
     agn_mix: Mapping[str, float] = field(default_factory=lambda: AGN_MIX)  # share of each AGN subtype
 

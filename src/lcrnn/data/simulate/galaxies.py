@@ -25,9 +25,13 @@ _HOST_RE_KPC = 3.0
 _HOST_RE_SCATTER_DEX = 0.25
 _GAMMA2_MEDIAN = 1.6783  # median of Gamma(2, 1): an exponential disc's effective radius in scale lengths
 _MEDIAN_OFFSET_RE = {"Ia": 1.0, "II-P": 0.7, "Ibc": 0.7}
-# Astrometry: the survey's centroid and the catalogue's position differ by a Gaussian error per axis whose
-# sigma is log-uniform in this range (arcsec), for hosts and nuclei alike (SURVEY_FACTS: ~0.1-1").
-_ASTROMETRIC_SIGMA_ARCSEC = (0.1, 0.6)
+# Astrometry (SURVEY_FACTS: catalogue and transient positions differ by ~0.1-1"): a Gaussian error per axis,
+# the survey's centroid (undersampled 1.25" pixels over a wide field: ~0.3", assumed) in quadrature with the
+# catalogue's, log-uniform in this range for an extended galaxy's centroid (2MASS XSC, HyperLEDA; assumed) or
+# ~0.1" for a quasar that SDSS measured as a point source.
+_SURVEY_SIGMA_ARCSEC = 0.3
+_GALAXY_SIGMA_ARCSEC = (0.2, 1.0)
+_POINT_SOURCE_SIGMA_ARCSEC = 0.1
 # Quasars and blazars are in GLADE themselves when SDSS-DR12Q holds them (GLADE merges it): its ~9,400 deg^2
 # cover ~34 % of the sky north of dec -20, at ~90 % completeness for quasars this bright (assumed).
 _QUASAR_IN_CATALOGUE = 0.30
@@ -49,16 +53,26 @@ def _disc_offsets_arcsec(rng: np.random.Generator, subtype: np.ndarray, redshift
     return projected * Planck18.arcsec_per_kpc_proper(redshift).value
 
 
-def _astrometric_error(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Offsets (arcsec, east and north) between a survey position and a catalogue position of one source."""
-    sigma = log_uniform(rng, *_ASTROMETRIC_SIGMA_ARCSEC, n)
+def _astrometric_error(rng: np.random.Generator, point_source: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets (arcsec, east and north) between the survey's position and the catalogue's of one source."""
+    n = len(point_source)
+    catalogue = np.where(point_source, _POINT_SOURCE_SIGMA_ARCSEC, log_uniform(rng, *_GALAXY_SIGMA_ARCSEC, n))
+    sigma = np.hypot(_SURVEY_SIGMA_ARCSEC, catalogue)
     return sigma * rng.standard_normal(n), sigma * rng.standard_normal(n)
+
+
+def _is_quasar(labels: np.ndarray, subtype: np.ndarray) -> np.ndarray:
+    return (labels == "AGN") & np.isin(subtype.astype(str), ["QSO", "blazar"])
 
 
 def _host_offsets(
     rng: np.random.Generator, labels: np.ndarray, subtype: np.ndarray, redshift: np.ndarray
 ) -> np.ndarray:
-    """Separation (arcsec) between each SN or AGN and its host's catalogue position; NaN for the rest."""
+    """Separation (arcsec) between each SN or AGN and its host's catalogue position; NaN for the rest.
+
+    Quasars and blazars are taken to be catalogued as point sources (their own SDSS entry); Seyfert nuclei and
+    SN hosts by their galaxy's centroid.
+    """
     n = len(labels)
     offset = np.full(n, np.nan)
     is_sn, hosted = labels == "SN", (labels == "SN") | (labels == "AGN")
@@ -67,7 +81,7 @@ def _host_offsets(
         sep = _disc_offsets_arcsec(rng, subtype[is_sn], redshift[is_sn])
         angle = rng.uniform(0.0, 2 * np.pi, int(is_sn.sum()))
         true_east[is_sn], true_north[is_sn] = sep * np.cos(angle), sep * np.sin(angle)
-    east, north = _astrometric_error(rng, n)
+    east, north = _astrometric_error(rng, _is_quasar(labels, subtype))
     offset[hosted] = np.hypot(true_east + east, true_north + north)[hosted]
     return offset
 
@@ -94,9 +108,8 @@ def galaxy_catalogue(
     if hosted.any():  # astropy refuses an empty array here
         distance[hosted] = Planck18.luminosity_distance(redshift[hosted]).to_value(u.Mpc)
     share = config.galaxy_catalog.completeness(distance)
-    quasar = (labels == "AGN") & np.isin(subtype.astype(str), ["QSO", "blazar"])
     if config.galaxy_catalog.name == "GLADE":  # GLADE holds SDSS-DR12Q quasars as entries of their own
-        share = np.where(quasar, np.maximum(share, _QUASAR_IN_CATALOGUE), share)
+        share = np.where(_is_quasar(labels, subtype), np.maximum(share, _QUASAR_IN_CATALOGUE), share)
     catalogued = hosted & (rng.random(n) < share)
     host_ra, host_dec = offset_positions(ra[catalogued], dec[catalogued], host_offset[catalogued], rng)
 

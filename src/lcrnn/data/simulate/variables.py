@@ -24,7 +24,7 @@ from lcrnn.data.simulate.registry import get_population, population
 if TYPE_CHECKING:
     from lcrnn.data.simulate.config import SimulationConfig
 
-__all__ = ["CEPHEID", "RRAB", "Visits", "variable_stars"]
+__all__ = ["CEPHEID", "RRAB", "LogNormal", "Visits", "bailey_amplitude", "variable_stars"]
 
 # Catalogued variables: normal (mean, sd) of their mean magnitude, most of them near the survey limit; they
 # span ~12-21 mag (paper Fig. 1: a broad range of mean magnitude), and the detection cut then keeps those that
@@ -33,6 +33,15 @@ _VS_MEAN_MAG = (18.3, 1.6)
 _VS_MAG_RANGE = (12.0, 21.5)
 # Amplitudes below are the usual V-band ones; the wide L band (400-700 nm) sees about 0.7 of them.
 _VS_AMPLITUDE_SCALE = 0.7
+
+
+@dataclass(frozen=True)
+class LogNormal:
+    """A log-normal distribution (median and sigma in dex), clipped to ``bounds``: periods that cluster."""
+
+    median: float
+    sigma_dex: float
+    bounds: tuple[float, float]
 
 
 @dataclass(frozen=True)
@@ -61,9 +70,17 @@ class Visits:
         """A value per candidate, uniform in [0, 1), at each visit."""
         return self.rng.random(self.n)[self.obj]
 
-    def phase(self, period_days: tuple[float, float]) -> np.ndarray:
-        """Phase in [0, 1) at each visit, for a period per candidate log-uniform in ``period_days``."""
-        return (self.t / self.log_uniform(period_days) + self.phase0[self.obj]) % 1.0
+    def period(self, period_days: tuple[float, float] | LogNormal) -> np.ndarray:
+        """A period per candidate at each visit: log-uniform in bounds, or from a :class:`LogNormal`."""
+        if isinstance(period_days, LogNormal):
+            draw = period_days.median * 10.0 ** (period_days.sigma_dex * self.rng.standard_normal(self.n))
+            return np.clip(draw, *period_days.bounds)[self.obj]
+        return self.log_uniform(period_days)
+
+    def phase(self, period_days: tuple[float, float] | LogNormal | np.ndarray) -> np.ndarray:
+        """Phase in [0, 1) at each visit, for a period per candidate (see :meth:`period`) or given per visit."""
+        period = period_days if isinstance(period_days, np.ndarray) else self.period(period_days)
+        return (self.t / period + self.phase0[self.obj]) % 1.0
 
 
 def _sawtooth(phase: np.ndarray, rise: np.ndarray) -> np.ndarray:
@@ -73,30 +90,50 @@ def _sawtooth(phase: np.ndarray, rise: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Sawtooth:
-    period_days: tuple[float, float]  # log-uniform
-    amplitude_mag: tuple[float, float]  # peak to peak, uniform
+    period_days: tuple[float, float] | LogNormal  # bounds of a log-uniform, or a log-normal
+    amplitude_mag: tuple[float, float]  # peak to peak: uniform, or the bounds of the Bailey relation's
     rise_share: float  # share of the cycle spent brightening
+    bailey_scatter_mag: float | None = None  # amplitude from the period (Bailey relation) with this scatter
 
 
-#: RRab: period 0.45-0.9 d, amplitude up to 1.3 mag, sawtooth (SURVEY_FACTS): the larger RR Lyrae amplitudes;
-#: the rise takes ~15 % of the cycle (typical shape, assumed).
-RRAB = Sawtooth(period_days=(0.45, 0.9), amplitude_mag=(0.5, 1.3), rise_share=0.15)
-#: Classical Cepheids: period 1-100 d, amplitude 0.1-1.5 mag (SURVEY_FACTS); a slower rise (assumed).
-CEPHEID = Sawtooth(period_days=(1.0, 100.0), amplitude_mag=(0.1, 1.5), rise_share=0.3)
+def bailey_amplitude(period_days: np.ndarray) -> np.ndarray:
+    """V amplitude of an Oosterhoff I RRab star at its period (Cacciari et al. 2005, M3's Bailey relation).
+
+    ``A_V = -2.627 - 22.046 log P - 30.876 (log P)^2``: ~1.0 mag at 0.55 d, ~0.4 mag at 0.65 d.
+    """
+    log_p = np.log10(period_days)
+    return -2.627 - 22.046 * log_p - 30.876 * log_p**2
+
+
+#: RRab: period 0.45-0.9 d, clustered at ~0.57 d (field RRab, Oosterhoff I; sigma ~0.05 dex, assumed),
+#: amplitude 0.3-1.3 mag from the Bailey relation, sawtooth (SURVEY_FACTS); the rise takes ~15 % of the cycle
+#: (typical shape, assumed).
+RRAB = Sawtooth(
+    period_days=LogNormal(0.57, 0.05, (0.45, 0.9)), amplitude_mag=(0.3, 1.3), rise_share=0.15,
+    bailey_scatter_mag=0.15,
+)
+#: Classical Cepheids: period 1-100 d, most near 5 d (log P ~0.7 +- 0.3; assumed from Galactic catalogues),
+#: amplitude 0.1-1.5 mag (SURVEY_FACTS); a slower rise (assumed).
+CEPHEID = Sawtooth(period_days=LogNormal(5.0, 0.3, (1.0, 100.0)), amplitude_mag=(0.1, 1.5), rise_share=0.3)
 
 
 @population("VS", "RRab", RRAB)
 @population("VS", "CEP", CEPHEID)
 def sawtooth_pulsator(v: Visits, p: Sawtooth) -> np.ndarray:
     """Fundamental-mode pulsation: a fast rise and a slow decline about the mean."""
-    phase = v.phase(p.period_days)
+    period = v.period(p.period_days)
+    phase = v.phase(period)
     amp = v.uniform(p.amplitude_mag)
+    if p.bailey_scatter_mag is not None:
+        scatter = p.bailey_scatter_mag * v.rng.standard_normal(v.n)[v.obj]
+        amp = np.clip(bailey_amplitude(period) + scatter, *p.amplitude_mag)
     return amp * (0.5 - _sawtooth(phase, np.full(len(v.obj), p.rise_share)))
 
 
 @dataclass(frozen=True)
 class Overtone:
-    period_days: tuple[float, float] = (0.25, 0.45)  # RRc (SURVEY_FACTS)
+    # RRc: 0.25-0.45 d (SURVEY_FACTS), clustered at ~0.32 d (assumed)
+    period_days: LogNormal = LogNormal(0.32, 0.05, (0.25, 0.45))
     amplitude_mag: tuple[float, float] = (0.3, 0.6)  # the lower end of RR Lyrae's 0.3-1.3 mag (SURVEY_FACTS)
     harmonic: float = 0.15  # relative size of the first harmonic: near-sinusoidal (SURVEY_FACTS)
 
@@ -125,7 +162,8 @@ def delta_scuti(v: Visits, p: DeltaScuti) -> np.ndarray:
 
 @dataclass(frozen=True)
 class ContactBinary:
-    period_days: tuple[float, float] = (0.2, 1.0)  # W UMa systems (SURVEY_FACTS)
+    # W UMa systems: 0.2-1 d (SURVEY_FACTS), peaking at ~0.37 d (Rucinski 2007; width assumed)
+    period_days: LogNormal = LogNormal(0.37, 0.12, (0.2, 1.0))
     depth_mag: tuple[float, float] = (0.1, 0.8)  # the shallow part of eclipsing binaries' 0.1-1.5 mag
     # The depth is modulated by primary_weight + secondary_swing * cos(2 pi phase): the minimum half a period
     # after the primary is 0.7 as deep (assumed).
@@ -171,7 +209,8 @@ def detached_binary(v: Visits, p: DetachedBinary) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Mira:
-    period_days: tuple[float, float] = (100.0, 500.0)  # SURVEY_FACTS
+    # Miras: 100-500 d (SURVEY_FACTS), most near 300 d (assumed from the GCVS's Miras)
+    period_days: LogNormal = LogNormal(300.0, 0.12, (100.0, 500.0))
     # Peak to peak; SURVEY_FACTS gives 2.5-8 mag in the visual, and a red-sensitive wide band sees less.
     amplitude_mag: tuple[float, float] = (2.0, 6.0)
     skew: float = 0.08  # phase distortion that makes the rise faster than the decline (assumed)
