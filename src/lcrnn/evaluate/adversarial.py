@@ -58,7 +58,7 @@ def _one_class(x: np.ndarray, y: np.ndarray, columns: list[str], folds: int, see
     importance = np.zeros(len(columns))
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     for k, (train, test) in enumerate(splitter.split(x, y)):
-        model = balanced_trees(seed + k, train.size).fit(x[train], y[train])
+        model = balanced_trees(seed + k, y[train]).fit(x[train], y[train])
         score[test] = model.predict_proba(x[test])[:, 1]
         found = permutation_importance(model, x[test], y[test], scoring="roc_auc", n_repeats=3,
                                        random_state=seed + k)
