@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ from lcrnn.model.inference import SequenceTensors, embed, predict_logits, resolv
 from lcrnn.model.network import MixedInputRNN
 from lcrnn.settings import field_names
 from lcrnn.train.augment import AugmentConfig, augment_sequences, augmentation_rng
+from lcrnn.train.calibrate import calibrate, output_description, probability_function
 from lcrnn.train.config import TrainConfig
 from lcrnn.train.finetune import (
     SCALER_POLICIES,
@@ -161,11 +162,12 @@ class Classifier:
     def __init__(self, network: NetworkConfig | None = None, train: TrainConfig | None = None,
                  context: ContextConfig | None = None, *, progress: bool = True,
                  allow_missing_catalogue: bool = False, augment: AugmentConfig | None = None,
-                 **settings: Any) -> None:
+                 raw: bool = False, priors: str | Mapping[str, float] | None = None, **settings: Any) -> None:
         self.network, self.train, self.augment = split_settings(network, train, augment, **settings)
         self.context = context if context is not None else ContextConfig()
         self.progress = progress
         self.allow_missing_catalogue = allow_missing_catalogue
+        self.raw, self.priors = raw, priors  # calibrated probabilities unless raw; priors of the survey classified
         self.catalogue_note: str | None = None  # what the last prediction said about its catalogue, if anything
         self._catalogues_warned: set[str] = set()
 
@@ -187,6 +189,18 @@ class Classifier:
         """The run's name: the directory it was saved to or loaded from."""
         model = self.__dict__.get("model_")
         return "lcrnn" if model is None else model.name
+
+    @property
+    def probabilities_(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        """Logits -> the probabilities asked for (calibrated by default; see lcrnn.train.calibrate)."""
+        self._check_fitted()
+        return probability_function(self.model_.calibration, self.classes_, self.raw, self.priors)
+
+    @property
+    def output_(self) -> str:
+        """What :meth:`predict_proba` returns, in words: "calibrated", "raw softmax", or with priors."""
+        self._check_fitted()
+        return output_description(self.model_.calibration, self.classes_, self.raw, self.priors)
 
     def _check_fitted(self) -> None:
         if "model_" not in self.__dict__:
@@ -305,6 +319,7 @@ class Classifier:
                        train_inputs=_augmented_inputs(model, train_set), score_start=start is not None)
         model.network.to("cpu").eval()
         model.history, model.best_epoch, model.best_val_auc = result.history, result.best_epoch, result.best_val_auc
+        model.calibration = calibrate(model.network, _network_inputs(model, val_set))
         self.model_, self.fit_note_ = model, result.note
         if result.note is not None:
             warnings.warn(result.note, KeptEpochWarning, stacklevel=2)
@@ -329,7 +344,7 @@ class Classifier:
         self.network_.to(device)
         data = SequenceTensors.from_set(_network_inputs(self.model_, seqs), device)
         logits = predict_logits(self.network_, data, batch_size=batch_size)
-        return torch.softmax(logits, dim=1).numpy()
+        return self.probabilities_(logits).numpy()
 
     def embed_sequences(self, seqs: SequenceSet, batch_size: int = 8192) -> dict[str, np.ndarray]:
         """Learned representations for t-SNE: the last recurrent layer's and the last dense layer's outputs."""

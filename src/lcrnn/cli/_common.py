@@ -41,6 +41,13 @@ Galaxies = Annotated[Path | None, typer.Option(
 NoGalaxies = Annotated[bool, typer.Option(
     "--no-galaxies", help="Use a context model without a catalogue (every object gets the dummy galaxy distance).")]
 
+Raw = Annotated[bool, typer.Option(
+    "--raw", help="The network's raw softmax instead of calibrated probabilities (a weighted loss tilts it "
+                  "towards the rare classes).")]
+Priors = Annotated[str | None, typer.Option(
+    help="Class priors of the survey classified, e.g. VS=0.99,SN=0.002,AGN=0.008: calibrated probabilities "
+         "moved to them (default: the training survey's class frequencies).")]
+
 ON_INVALID_HELP = "raise: stop at the first bad row, naming it; drop: drop bad rows and report what was dropped."
 
 

@@ -13,6 +13,8 @@ from lcrnn.cli._common import (
     NoGalaxies,
     ON_INVALID_HELP,
     OnInvalid,
+    Priors,
+    Raw,
     _model_errors,
     _option_errors,
     app,
@@ -259,8 +261,10 @@ def predict(
     galaxies: Annotated[Path | None, typer.Option(
         help="Galaxy catalogue (Parquet/CSV with ra, dec) instead of DATA's galaxies table.")] = None,
     no_galaxies: NoGalaxies = False,
+    raw: Raw = False,
+    priors: Priors = None,
 ) -> None:
-    """Classify every object of a survey directory with a trained model."""
+    """Classify every object of a survey directory with a trained model (calibrated probabilities)."""
     import numpy as np
 
     from lcrnn.classifier import Classifier
@@ -270,6 +274,9 @@ def predict(
     with _model_errors():
         clf = Classifier.load(model)
     clf.allow_missing_catalogue = _no_galaxies(galaxies, no_galaxies)
+    clf.raw, clf.priors = raw, priors
+    with _option_errors():
+        output = clf.output_  # checks --priors against the model's classes before any work
     if split != "all" and clf.split_ is None:
         raise typer.BadParameter("this model recorded no split; use --split all", param_hint="--split")
     if scheduler is not None:
@@ -312,7 +319,7 @@ def predict(
         proba = frame.loc[known, [f"p_{c}" for c in clf.classes_]].to_numpy()
         auc = hand_till_auc(codes, proba)
         message += f"; Hand & Till AUC against the labels: {auc:.4f}"
-    typer.echo(message + (f"; {clf.catalogue_note}" if clf.catalogue_note else ""))
+    typer.echo(message + f" ({output} probabilities)" + (f"; {clf.catalogue_note}" if clf.catalogue_note else ""))
 
 
 def _predict_on_dask(clf: Any, data: Path, out: Path, scheduler: str, workers: int, first_n: int | None,
@@ -360,6 +367,8 @@ def evaluate(
     band: Annotated[str | None, typer.Option(help=BAND_HELP)] = None,
     on_invalid: Annotated[OnInvalid, typer.Option(help=ON_INVALID_HELP)] = OnInvalid.RAISE,
     no_galaxies: NoGalaxies = False,
+    describe: Annotated[Path | None, typer.Option(
+        help="Folder of `lcrnn describe`'s figures (fig1-3) to link from the report.")] = None,
 ) -> None:
     """Evaluate trained models as in the paper (Table 2, Table 3, Figs 6-12) into an offline HTML report."""
     from lcrnn.classifier import Classifier
@@ -372,7 +381,7 @@ def evaluate(
     survey = read_survey_checked(data, on_invalid, band)
     results = build_report(models, survey.photometry, survey.objects, survey.galaxies, out, split=split.value,
                            thresholds=threshold, tsne_samples=tsne_samples, n_obs_values=range(1, max_obs + 1),
-                           progress=progress)
+                           progress=progress, data=data, describe=describe)
     typer.echo(summary_table(results).to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="-"))
     typer.echo(f"report written to {out / 'report.html'} (numbers in {out / 'metrics.json'})")
     if no_galaxies and survey.galaxies is None:

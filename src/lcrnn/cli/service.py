@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from lcrnn.cli._common import Galaxies, NoGalaxies, _model_errors, _option_errors, app
+from lcrnn.cli._common import Galaxies, NoGalaxies, Priors, Raw, _model_errors, _option_errors, app
 from lcrnn.data.checks import MjdRange
 
 SERVED_BAND_HELP = ("The band(s) to classify, e.g. r, or r,R read as one; default: the band the model was "
@@ -28,6 +28,8 @@ def serve(
     torch_threads: Annotated[int, typer.Option(help="Torch CPU threads (one step per request is tiny).")] = 1,
     mjd_range: MjdRangeOption = (MjdRange.low, MjdRange.high),
     band: Annotated[str | None, typer.Option(help=SERVED_BAND_HELP)] = None,
+    raw: Raw = False,
+    priors: Priors = None,
 ) -> None:
     """Serve real-time classifications over HTTP (and a web page at /ui/); writes need LCRNN_API_TOKEN."""
     import os
@@ -52,7 +54,7 @@ def serve(
         times = MjdRange(*mjd_range)
     config = ServeConfig(model_dir=model, db_url=db, galaxies_path=galaxies, max_body_bytes=max_body_bytes,
                          allow_missing_catalogue=_no_galaxies(galaxies, no_galaxies), mjd_range=times,
-                         band=band)
+                         band=band, raw=raw, priors=priors)
     service = open_service(config)  # catalogue and store records checked (and the opt-out logged) before uvicorn
     shown = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, f"[{host}]" if ":" in host else host)
     typer.echo(f"web page: http://{shown}:{port}/ui/")  # where an observer points a browser
@@ -83,6 +85,8 @@ def ingest(
     position_tolerance_arcsec: Annotated[float, typer.Option(
         help="How far (arcsec) a known object's new position may lie and still be that object; farther is "
              "refused, or skipped and counted with --on-invalid drop.")] = 1.0,
+    raw: Raw = False,
+    priors: Priors = None,
 ) -> None:
     """Feed photometry tables and ZTF Avro alerts into the state store, classifying as they go."""
     import time
@@ -100,7 +104,8 @@ def ingest(
     with _model_errors():
         service = ClassificationService.from_run(
             model, db, gal, position_tolerance_arcsec=position_tolerance_arcsec,
-            allow_missing_catalogue=_no_galaxies(galaxies, no_galaxies), band=band, mjd_range=times)
+            allow_missing_catalogue=_no_galaxies(galaxies, no_galaxies), band=band, mjd_range=times, raw=raw,
+            priors=priors)
     start = time.perf_counter()
     try:
         s = ingest_files(paths, service, objects=pos, batch_size=batch_size, on_invalid=on_invalid, progress=progress)

@@ -169,4 +169,5 @@ def open_service(
         raise ValueError("ServeConfig.model_dir is required when no model is passed to create_app.")
     return ClassificationService.from_run(config.model_dir, config.db_url, galaxies, config.db_prefix,
                                           allow_missing_catalogue=config.allow_missing_catalogue,
-                                          band=config.band, mjd_range=config.mjd_range)
+                                          band=config.band, mjd_range=config.mjd_range, raw=config.raw,
+                                          priors=config.priors)

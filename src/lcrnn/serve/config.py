@@ -31,6 +31,11 @@ class ServeConfig:
     mjd_range
         Plausible detection times (default MJD 15,000-100,000, see :class:`lcrnn.data.tables.MjdRange`);
         a detection outside it is refused with 422, with a hint when it looks like a Julian Date.
+    raw
+        Serve the network's raw softmax instead of the calibrated probabilities (see ``lcrnn.train.calibrate``).
+    priors
+        Class priors of the survey served, e.g. ``"VS=0.99,SN=0.002,AGN=0.008"``: calibrated probabilities
+        moved to them.
     max_body_bytes
         Larger request bodies get 413 (protects the service from a runaway client).
     max_batch
@@ -47,6 +52,8 @@ class ServeConfig:
     allow_missing_catalogue: bool = False
     band: str | None = None
     mjd_range: MjdRange = MjdRange()
+    raw: bool = False
+    priors: str | None = None
     max_body_bytes: int = 4_000_000  # ~20k observations of JSON
     max_batch: int = 10_000
     token_env: str = "LCRNN_API_TOKEN"

@@ -20,7 +20,7 @@ The class works on plain arrays and :class:`ObjectState` records; the state stor
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -30,6 +30,7 @@ import torch
 from lcrnn.data.scaling import FeatureScaler
 from lcrnn.data.sequences import step_features
 from lcrnn.errors import LcrnnError
+from lcrnn.train.calibrate import output_description, probability_function
 from lcrnn.train.run_dir import TrainedModel
 
 __all__ = ["IncrementalClassifier", "ModelMismatchError", "ObjectState", "Photometry", "Update"]
@@ -170,6 +171,8 @@ class IncrementalClassifier:
         scaler: Any,
         classes: Sequence[str],
         max_len: int = 30,
+        probabilities: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        output: str = "raw softmax",
     ) -> None:
         if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1:
             raise ValueError(f"max_len must be a positive integer, got {max_len!r}.")
@@ -177,6 +180,9 @@ class IncrementalClassifier:
         self.network = network.eval()
         self.classes: tuple[str, ...] = tuple(str(c) for c in classes)
         self.max_len = max_len
+        # Logits -> probabilities: the run's calibration (lcrnn.train.calibrate), as on the batch route.
+        self._probabilities = probabilities or (lambda logits: torch.softmax(logits.to(torch.float32), dim=-1))
+        self.output = output
         config = getattr(network, "config", None)
         self.uses_context = bool(getattr(config, "use_context", True))
         if self.uses_context:
@@ -196,9 +202,16 @@ class IncrementalClassifier:
         self._initial = self._flatten(one)[0]
 
     @classmethod
-    def from_trained(cls, model: TrainedModel) -> IncrementalClassifier:
-        """Wrap a trained model from :func:`lcrnn.train.run_dir.load_run` (or ``Classifier.model_``)."""
-        return cls(model.network, model.scaler, model.classes, model.max_len)
+    def from_trained(cls, model: TrainedModel, raw: bool = False,
+                     priors: str | Mapping[str, float] | None = None) -> IncrementalClassifier:
+        """Wrap a trained model from :func:`lcrnn.train.run_dir.load_run` (or ``Classifier.model_``).
+
+        Its probabilities are calibrated, or raw, or set to ``priors``, exactly as ``Classifier.predict_proba``
+        gives them (:func:`lcrnn.train.calibrate.probability_function`).
+        """
+        function = probability_function(model.calibration, model.classes, raw, priors)
+        return cls(model.network, model.scaler, model.classes, model.max_len, probabilities=function,
+                   output=output_description(model.calibration, model.classes, raw, priors))
 
     # --- state tensors <-> flat float32 rows ------------------------------------------------------------
 
@@ -262,7 +275,7 @@ class IncrementalClassifier:
         x = torch.from_numpy(self.scaler.scale_steps(step_features(t_rel, mag, mag_err)))  # (n, 3)
         with torch.inference_mode():
             logits, new_state = self.network.step(x, self._unflatten(states), self._scale_context(context, n))
-            probs = torch.softmax(logits.to(torch.float32), dim=-1)
+            probs = self._probabilities(logits)
         return probs.numpy().copy(), self._flatten(new_state)
 
     # --- whole updates -------------------------------------------------------------------------------------

@@ -109,8 +109,8 @@ class ClassificationService:
         self.catalogue_status = {
             "status": check.status, "given": fingerprint, "trained": trained_catalogue,
             "missing_allowed": allow_missing_catalogue, "message": check.message}
-        store.bind_model(model.describe(), run={"name": run_name, "weights_sha256": weights_sha256(model.network)},
-                         catalogue=fingerprint)
+        store.bind_model(model.describe(), run={"name": run_name, "weights_sha256": weights_sha256(model.network),
+                                                "output": model.output}, catalogue=fingerprint)
 
     @classmethod
     def from_run(
@@ -124,11 +124,15 @@ class ClassificationService:
         allow_missing_catalogue: bool = False,
         band: str | None = None,
         mjd_range: MjdRange | None = None,
+        raw: bool = False,
+        priors: str | None = None,
     ) -> ClassificationService:
         """Load a run directory (:func:`lcrnn.train.run_dir.load_run`) and open the store at ``db_url``.
 
         ``position_tolerance_arcsec``: how far a registered object may move and stay the same object (see
-        :class:`~lcrnn.serve.store.StateStore`); ``band`` and ``mjd_range`` as for the class. The galaxy catalogue is checked against the run's before the
+        :class:`~lcrnn.serve.store.StateStore`); ``band`` and ``mjd_range`` as for the class;
+        ``raw`` and ``priors`` choose the probabilities (calibrated by default, see
+        :func:`lcrnn.train.calibrate.probability_function`). The galaxy catalogue is checked against the run's before the
         store is opened (see the class), so a refused one leaves no database behind.
         """
         model = load_run(model_dir)
@@ -136,7 +140,7 @@ class ClassificationService:
                         uses_context=model.network_config.use_context, allow_missing=allow_missing_catalogue)
         store = StateStore(db_url, prefix=db_prefix, position_tolerance_arcsec=position_tolerance_arcsec)
         try:
-            return cls(IncrementalClassifier.from_trained(model), store, galaxies, model.context_config,
+            return cls(IncrementalClassifier.from_trained(model, raw=raw, priors=priors), store, galaxies, model.context_config,
                        trained_catalogue=model.galaxies, allow_missing_catalogue=allow_missing_catalogue,
                        run_name=model.name, trained_band=model.band, band=band, mjd_range=mjd_range)
         except Exception:

@@ -20,6 +20,7 @@ from lcrnn.data.context import NOT_RECORDED, ContextConfig
 from lcrnn.data.scaling import FeatureScaler
 from lcrnn.data.splits import Split
 from lcrnn.errors import InvalidConfigError, LcrnnError
+from lcrnn.model.calibration import Calibration
 from lcrnn.model.config import NetworkConfig
 from lcrnn.model.network import MixedInputRNN
 from lcrnn.train.augment import AugmentConfig
@@ -74,6 +75,7 @@ class TrainedModel:
     band: str | None = None
     augment: AugmentConfig = field(default_factory=AugmentConfig)  # training-time augmentations (all off)
     finetune: FineTuneConfig | None = None  # the run it started from, when it was fine-tuned
+    calibration: Calibration | None = None  # fit on the validation split; None for runs saved before
 
     @property
     def max_len(self) -> int:
@@ -93,6 +95,7 @@ class TrainedModel:
             **({} if self.band is None else {"band": self.band}),
             "augment": self.augment.to_dict(),
             "finetune": None if self.finetune is None else self.finetune.to_dict(),
+            "calibration": None if self.calibration is None else self.calibration.to_dict(),
             "scaler": self.scaler.to_dict(),
             "class_counts": dict(self.class_counts),
             "best_epoch": self.best_epoch,
@@ -229,6 +232,7 @@ def load_run(path: str | Path) -> TrainedModel:
         band=_checked_band(path, config),
         augment=_checked_config(path, config, "augment", AugmentConfig, AugmentConfig()),
         finetune=_checked_config(path, config, "finetune", FineTuneConfig, None),
+        calibration=_checked_calibration(path, config, len(classes)),
     )
 
 
@@ -241,6 +245,13 @@ def _checked_config(path: Path, config: dict[str, Any], key: str, cls: type, abs
         return cls.from_dict(data)
     except (TypeError, ValueError) as error:
         raise _refuse(path, key, f"is not usable ({error})") from error
+
+
+def _checked_calibration(path: Path, config: dict[str, Any], n_classes: int) -> Calibration | None:
+    calibration = _checked_config(path, config, "calibration", Calibration, None)
+    if calibration is not None and calibration.offsets and len(calibration.offsets) != n_classes:
+        raise _refuse(path, "calibration", f"has {len(calibration.offsets)} offsets for {n_classes} classes")
+    return calibration
 
 
 def _checked_band(path: Path, config: dict[str, Any]) -> str | None:

@@ -32,7 +32,8 @@ def healthz(service: ServiceDep) -> dict[str, Any]:
         return JSONResponse({"status": "error", "detail": f"database: {exc}"}, status_code=503)
     model = service.model
     return {"status": "ok", "classes": list(model.classes), "max_len": model.max_len,
-            "catalogue": service.catalogue_status, "band": service.band_status, **counts}
+            "catalogue": service.catalogue_status, "band": service.band_status,
+            "probabilities": model.output, **counts}
 
 
 @router.get("/", include_in_schema=False)

@@ -337,6 +337,11 @@ def _meta_value(conn: Connection, tables: Any, key: str, value: str) -> str:
 
 
 def _check_run(bound: Mapping[str, Any], run: Mapping[str, Any]) -> None:
+    if "output" in bound and "output" in run and bound["output"] != run["output"]:
+        raise ModelMismatchError(
+            f"This database holds {bound['output']} probabilities, not {run['output']} ones; serve it as it was "
+            "filled (--raw / --priors as then) or start a fresh database (--db)."
+        )
     if bound.get("weights_sha256") != run.get("weights_sha256"):
         raise ModelMismatchError(
             f"This database was filled by the model {bound.get('name')!r} (weights sha256 "

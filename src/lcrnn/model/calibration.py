@@ -1,0 +1,137 @@
+"""Probabilities an observer can act on: the network's logits calibrated, then set to a survey's class priors.
+
+The weighted losses (weighted cross-entropy, weighted focal loss) buy recall of the rare classes by training as
+if the classes were about equally common, and the focal loss also flattens confidence; the raw softmax therefore
+calls far too many variable stars SN or AGN and is under- or over-confident. A :class:`Calibration` undoes both
+with ``K + 1`` numbers fit on the validation split (whose class frequencies are the survey's):
+
+    calibrated logits = logits / temperature + offsets            (temperature and vector offsets, by NLL)
+    with other priors = calibrated logits + log(priors / fit priors)   (Bayes' rule for a new prior)
+
+so the probabilities are those of the validation survey, and with ``priors`` those of a survey whose classes
+occur at other rates (e.g. an alert stream with 99 % variable stars). Pure torch, no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+
+__all__ = ["Calibration", "fit_calibration", "parse_priors"]
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Temperature, per-class offsets and the class frequencies they were fit at (see the module docstring)."""
+
+    temperature: float = 1.0          # > 1 softens over-confident logits
+    offsets: tuple[float, ...] = ()   # added to logits / temperature; () for none
+    priors: tuple[float, ...] = ()    # class frequencies of the split the calibration was fit on
+    n_fit: int = 0                    # objects it was fit on
+
+    def __post_init__(self) -> None:
+        if isinstance(self.temperature, bool) or not (math.isfinite(self.temperature) and self.temperature > 0):
+            raise ValueError(f"calibration temperature must be a positive finite number, not {self.temperature!r}")
+        for name in ("offsets", "priors"):
+            values = getattr(self, name)
+            if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
+                raise ValueError(f"calibration {name} must be finite numbers, not {list(values)!r}")
+        if self.priors and (min(self.priors) <= 0 or abs(sum(self.priors) - 1) > 1e-6):
+            raise ValueError(f"calibration priors must be positive and sum to 1, not {list(self.priors)!r}")
+        if self.offsets and self.priors and len(self.offsets) != len(self.priors):
+            raise ValueError("calibration offsets and priors must have one value per class")
+
+    def logits(self, logits: torch.Tensor, priors: Sequence[float] | None = None) -> torch.Tensor:
+        """Calibrated logits (..., K); with ``priors`` (one per class, summing to 1) moved to those priors."""
+        out = logits.to(torch.float32) / self.temperature
+        if self.offsets:
+            out = out + torch.tensor(self.offsets, dtype=torch.float32, device=out.device)
+        if priors is not None:
+            if not self.priors:
+                raise ValueError("this calibration records no class frequencies, so other priors cannot be set")
+            shift = [math.log(p / q) for p, q in zip(priors, self.priors)]
+            out = out + torch.tensor(shift, dtype=torch.float32, device=out.device)
+        return out
+
+    def probabilities(self, logits: torch.Tensor, priors: Sequence[float] | None = None) -> torch.Tensor:
+        """Calibrated class probabilities (..., K)."""
+        return torch.softmax(self.logits(logits, priors), dim=-1)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "offsets": list(self.offsets), "priors": list(self.priors)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Calibration:
+        known = {"temperature", "offsets", "priors", "n_fit"}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown calibration field(s) {unknown}; expected {sorted(known)}")
+        return cls(temperature=float(data.get("temperature", 1.0)),
+                   offsets=tuple(float(v) for v in data.get("offsets", ())),
+                   priors=tuple(float(v) for v in data.get("priors", ())), n_fit=int(data.get("n_fit", 0)))
+
+
+def fit_calibration(logits: torch.Tensor, labels: torch.Tensor, n_classes: int, l2: float = 1e-3) -> Calibration:
+    """Temperature and offsets minimising the negative log-likelihood of ``labels`` (validation split).
+
+    ``l2`` keeps the offsets of a class with few validation objects near zero. Offsets are centred (the
+    softmax ignores a common shift). Every class must occur in ``labels``.
+    """
+    logits = logits.detach().to(torch.float32).cpu()
+    labels = labels.detach().to(torch.int64).cpu()
+    counts = torch.bincount(labels, minlength=n_classes).to(torch.float64)
+    if len(labels) == 0 or (counts == 0).any():
+        raise ValueError(f"calibration needs every class among the objects it is fit on; counts {counts.tolist()}")
+    log_t = torch.zeros(1, requires_grad=True)
+    offsets = torch.zeros(n_classes, requires_grad=True)
+    optimiser = torch.optim.LBFGS([log_t, offsets], lr=0.5, max_iter=200, line_search_fn="strong_wolfe")
+
+    def loss() -> torch.Tensor:
+        optimiser.zero_grad()
+        value = torch.nn.functional.cross_entropy(logits / log_t.exp() + offsets, labels)
+        value = value + l2 * (offsets - offsets.mean()).pow(2).sum()
+        value.backward()
+        return value
+
+    optimiser.step(loss)
+    centred = (offsets - offsets.mean()).detach()
+    priors = (counts / counts.sum()).tolist()
+    return Calibration(temperature=float(log_t.exp()), offsets=tuple(float(v) for v in centred),
+                       priors=tuple(priors), n_fit=int(len(labels)))
+
+
+def parse_priors(text: str | Mapping[str, float], classes: Sequence[str]) -> tuple[float, ...]:
+    """Class priors from ``"VS=0.99,SN=0.002,AGN=0.008"`` (or a mapping), in ``classes`` order, normalised.
+
+    Raises
+    ------
+    ValueError
+        Naming a class that is missing or unknown, or a value that is not a positive number.
+    """
+    if isinstance(text, str):
+        pairs: dict[str, str] = {}
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            name, sep, value = part.partition("=")
+            if not sep:
+                raise ValueError(f"priors: {part!r} is not CLASS=VALUE; write e.g. "
+                                 f"{','.join(f'{c}=0.1' for c in classes)}")
+            pairs[name.strip()] = value.strip()
+    else:
+        pairs = {str(k): v for k, v in text.items()}
+    unknown, missing = sorted(set(pairs) - set(classes)), [c for c in classes if c not in pairs]
+    if unknown or missing:
+        raise ValueError(f"priors must give each of the model's classes {list(classes)} once: "
+                         f"{'unknown ' + str(unknown) if unknown else ''}{' ' if unknown and missing else ''}"
+                         f"{'missing ' + str(missing) if missing else ''}")
+    try:
+        values = [float(pairs[c]) for c in classes]
+    except ValueError as error:
+        raise ValueError(f"priors: {error}; each value must be a positive number") from None
+    if not all(math.isfinite(v) and v > 0 for v in values):
+        raise ValueError(f"priors must be positive finite numbers, not {values}")
+    total = sum(values)
+    return tuple(v / total for v in values)

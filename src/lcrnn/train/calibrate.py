@@ -1,0 +1,63 @@
+"""Which probabilities a trained model gives: calibrated (the default), set to other class priors, or raw.
+
+One function turns a run's logits into the probabilities every route returns -- ``Classifier.predict_proba``,
+the incremental classifier and so the service -- so served probabilities equal batch ones, calibration
+included. The calibration itself is :class:`lcrnn.model.calibration.Calibration`, fit on the validation split
+after training (:func:`calibrate`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import torch
+
+from lcrnn.model.calibration import Calibration, fit_calibration, parse_priors
+from lcrnn.model.inference import ScaledSequences, SequenceTensors, predict_logits
+from lcrnn.model.network import MixedInputRNN
+
+__all__ = ["calibrate", "output_description", "probability_function"]
+
+Probabilities = Callable[[torch.Tensor], torch.Tensor]
+
+
+def calibrate(network: MixedInputRNN, validation: ScaledSequences) -> Calibration:
+    """The calibration of ``network`` on the (scaled, labelled) validation split."""
+    data = SequenceTensors.from_set(validation, torch.device("cpu"))
+    network.to("cpu")
+    logits = predict_logits(network, data)
+    return fit_calibration(logits, data.labels, network.n_classes)
+
+
+def probability_function(calibration: Calibration | None, classes: tuple[str, ...], raw: bool = False,
+                         priors: str | Mapping[str, float] | None = None) -> Probabilities:
+    """Logits (..., K) -> probabilities (..., K) as asked.
+
+    ``raw``: the network's softmax, as trained (a weighted loss tilts it towards the rare classes).
+    ``priors``: the class frequencies of the survey classified (``"VS=0.99,SN=0.002,AGN=0.008"``).
+    A run saved before runs were calibrated gives its raw softmax.
+
+    Raises
+    ------
+    ValueError
+        ``priors`` with ``raw``, or for a run without calibration; priors that do not name each class.
+    """
+    if priors is not None and (raw or calibration is None):
+        raise ValueError("priors re-weight calibrated probabilities: drop --raw (raw=True)" if raw else
+                         "this run was saved without a calibration, so priors cannot be set; retrain it with "
+                         "this version of lcrnn")
+    if raw or calibration is None:
+        return lambda logits: torch.softmax(logits.to(torch.float32), dim=-1)
+    shift = None if priors is None else parse_priors(priors, classes)
+    return lambda logits: calibration.probabilities(logits, shift)
+
+
+def output_description(calibration: Calibration | None, classes: tuple[str, ...], raw: bool = False,
+                       priors: str | Mapping[str, float] | None = None) -> str:
+    """What the probabilities are, in words a store records and an output file carries."""
+    if raw or calibration is None:
+        return "raw softmax" if raw else "raw softmax (run saved without calibration)"
+    if priors is None:
+        return "calibrated"
+    values = parse_priors(priors, classes)
+    return "calibrated, priors " + ",".join(f"{c}={p:.6g}" for c, p in zip(classes, values))

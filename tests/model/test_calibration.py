@@ -1,0 +1,67 @@
+"""Calibration of the logits (issue 16, item 1): recovered from data whose truth is known, Bayes' rule for priors."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from lcrnn.model.calibration import Calibration, fit_calibration, parse_priors
+
+
+def test_fit_recovers_a_known_temperature_and_offsets():
+    """Labels drawn from softmax(z / 2.5 + b): the fit finds T = 2.5 and b (centred) from 20,000 draws."""
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.randn(20_000, 3, generator=generator) * 4.0
+    true_offsets = torch.tensor([0.8, -0.3, -0.5])
+    truth = torch.softmax(logits / 2.5 + true_offsets, dim=1)
+    labels = torch.multinomial(truth, 1, generator=generator).squeeze(1)
+    fitted = fit_calibration(logits, labels, 3, l2=0.0)
+    assert fitted.temperature == pytest.approx(2.5, rel=0.05)
+    assert list(fitted.offsets) == pytest.approx((true_offsets - true_offsets.mean()).tolist(), abs=0.05)
+    assert sum(fitted.priors) == pytest.approx(1.0) and fitted.n_fit == 20_000
+    counts = torch.bincount(labels, minlength=3) / len(labels)
+    assert list(fitted.priors) == pytest.approx(counts.tolist())
+
+
+def test_the_fit_never_does_worse_than_the_raw_softmax_on_its_own_data():
+    generator = torch.Generator().manual_seed(1)
+    logits = torch.randn(3_000, 3, generator=generator) * 6.0  # over-confident
+    labels = torch.randint(0, 3, (3_000,), generator=generator)
+    fitted = fit_calibration(logits, labels, 3)
+    raw = torch.nn.functional.cross_entropy(logits, labels)
+    calibrated = torch.nn.functional.nll_loss(torch.log(fitted.probabilities(logits)), labels)
+    assert float(calibrated) < float(raw) and fitted.temperature > 3  # labels unrelated to logits: flatten
+
+
+def test_other_priors_follow_bayes_rule():
+    calibration = Calibration(temperature=1.5, offsets=(0.2, 0.0, -0.2), priors=(0.5, 0.3, 0.2))
+    logits = torch.tensor([[1.0, 0.5, -2.0], [0.0, 0.0, 3.0]])
+    base = calibration.probabilities(logits)
+    same = calibration.probabilities(logits, calibration.priors)
+    assert torch.allclose(base, same, atol=1e-6)
+    new = (0.98, 0.01, 0.01)
+    moved = calibration.probabilities(logits, new)
+    expected = base * torch.tensor(new) / torch.tensor(calibration.priors)
+    assert torch.allclose(moved, expected / expected.sum(dim=1, keepdim=True), atol=1e-6)
+
+
+def test_priors_are_parsed_in_class_order_and_mistakes_name_the_classes():
+    assert parse_priors("SN=0.002, VS=0.99,AGN=0.008", ("VS", "SN", "AGN")) == pytest.approx((0.99, 0.002, 0.008))
+    assert parse_priors({"VS": 2, "SN": 1, "AGN": 1}, ("VS", "SN", "AGN")) == pytest.approx((0.5, 0.25, 0.25))
+    with pytest.raises(ValueError, match=r"missing \['AGN'\]"):
+        parse_priors("VS=0.9,SN=0.1", ("VS", "SN", "AGN"))
+    with pytest.raises(ValueError, match=r"unknown \['XRB'\]"):
+        parse_priors("VS=0.9,SN=0.05,AGN=0.04,XRB=0.01", ("VS", "SN", "AGN"))
+    with pytest.raises(ValueError, match="CLASS=VALUE"):
+        parse_priors("VS:0.9", ("VS", "SN", "AGN"))
+    with pytest.raises(ValueError, match="positive"):
+        parse_priors("VS=1,SN=0,AGN=1", ("VS", "SN", "AGN"))
+
+
+@pytest.mark.parametrize("data", [{"temperature": 0.0}, {"temperature": math.nan}, {"offsets": [1.0, math.inf]},
+                                  {"priors": [0.5, 0.6]}, {"temprature": 1.0}])
+def test_a_bad_recorded_calibration_is_refused(data):
+    with pytest.raises(ValueError):
+        Calibration.from_dict(data)
