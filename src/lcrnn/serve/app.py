@@ -13,8 +13,8 @@ Routes (clients rely on them; each lives in a router of :mod:`lcrnn.serve.routes
 * ``GET /objects/{object_id}`` -- ``probabilities`` keyed by class, ``n_obs``, ``history`` and the photometry.
 * ``DELETE /objects/{object_id}/observations/{mjd}`` -- retract a detection; the object is rebuilt from the rest.
 * ``DELETE /objects/{object_id}`` -- retract an object (its detections stay in the record of retractions).
-* ``GET /objects?sort=prob&prob_cls=SN&min_prob=0.7&ra=..&dec=..&radius=..`` -- the vetting list: sorted,
-  filtered, searched by id or cone, one page at a time (:mod:`lcrnn.serve.store.search`).
+* ``GET /objects?sort=prob&prob_cls=SN&min_prob=0.7`` -- the vetting list: sorted, filtered, searched by id,
+  one page at a time; ``GET /conesearch?ra=..&dec=..&radius=..`` the same within a cone (arcsec).
 * ``GET /candidates?cls=SN&min_prob=0.7`` -- objects at or above the threshold, newest detection first.
 * ``GET /healthz`` -- liveness and database counts.
 
