@@ -12,8 +12,8 @@ catalogues are kept once (from MANTRA). Three comparisons, all on the same strat
 2. a feature-based baseline: ``light-curve`` package features of the same resampled light curves (plus the
    same context) into a balanced random forest (``imbalanced-learn``), trained on train + validation;
 3. sim-to-real: the same RNN trained only on a simulated survey (:mod:`lcrnn.data.simulate`), scored on each
-   fold's test objects; plus how the simulated and real light curves differ, per class, and how well a
-   random forest tells them apart. ``--sim-variants`` names the simulated surveys as CATALOG:POPULATION:
+   fold's test objects; plus how the simulated and real light curves differ, per class, and how well
+   gradient-boosted trees tell them apart (lcrnn audit's adversarial validation). ``--sim-variants`` names the simulated surveys as CATALOG:POPULATION:
    the galaxy catalogue the simulated context is computed against (``glade``, the paper's, or ``gwgc``, the
    one the real context uses) and the source population (``survey``: the simulator's VSX/Veron-like
    default; ``crts``: the mix a transient survey labels, in CRTS's footprint away from the Galactic plane,
@@ -43,26 +43,24 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import light_curve as lc
 import numpy as np
 import pandas as pd
 import torch
 from astropy import units as u
 from astropy.coordinates import SkyCoord
 from imblearn.ensemble import BalancedRandomForestClassifier
-from sklearn.ensemble import RandomForestClassifier
 from sklearn.impute import SimpleImputer
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
 from tqdm.auto import tqdm
 
 from lcrnn.classifier import Classifier
 from lcrnn.data.context import CONTEXT_COLUMNS, ContextConfig, compute_context
+from lcrnn.data.features import SAMPLING_FEATURES, feature_table, first_points
 from lcrnn.data.real import read_gwgc, read_mantra, read_osc
 from lcrnn.data.resample import ResampleConfig, augment_rare_classes, resample_photometry
 from lcrnn.data.simulate import SOURCE_POPULATIONS, SimulationConfig, simulate_survey
 from lcrnn.data.splits import Split, make_split
+from lcrnn.evaluate.adversarial import separability
 from lcrnn.evaluate.crossval import add_copies, fold_splits, summarize_folds
 from lcrnn.evaluate.metrics import auc_vs_n_obs, classification_metrics
 from lcrnn.train.augment import ROBUST, AugmentConfig
@@ -71,7 +69,6 @@ CLASSES = ("VS", "SN", "AGN")
 DUPLICATE_RADIUS_ARCSEC = 5.0  # an OSC event this close to a MANTRA supernova is the same supernova
 MAX_LEN = 30  # observations the RNN reads (paper: the first 30); the features use the same ones
 EARLY_N = (1, 2, 3, 5)  # observations seen, for the RNNs' early-classification AUCs
-SAMPLING_FEATURES = ("n_points", "duration", "median_gap_days")  # how a curve was sampled, not its shape
 # Source populations for the simulated survey: subtype mixes passed to SimulationConfig.
 SIM_POPULATIONS: dict[str, dict[str, Any]] = {
     "survey": dict(SOURCE_POPULATIONS["survey"]),
@@ -155,47 +152,8 @@ def _labels_of(objects: pd.DataFrame, ids: np.ndarray) -> np.ndarray:
 # --- light-curve features for the baseline and the sim/real comparison --------------------------------------
 
 
-def _extractor() -> lc.Extractor:
-    return lc.Extractor(
-        lc.Amplitude(), lc.StandardDeviation(), lc.LinearFit(), lc.BeyondNStd(1.0), lc.Skew(), lc.Kurtosis(),
-        lc.ReducedChi2(), lc.MaximumSlope(), lc.Duration(), lc.MedianAbsoluteDeviation(),
-        lc.InterPercentileRange(0.25), lc.WeightedMean(), lc.Eta(), lc.MeanVariance(),
-    )
-
-
-def _first_points(photometry: pd.DataFrame, max_len: int = MAX_LEN) -> pd.DataFrame:
-    ordered = photometry.sort_values(["object_id", "mjd"], kind="stable")
-    return ordered[ordered.groupby("object_id").cumcount() < max_len]
-
-
-def light_curve_features(photometry: pd.DataFrame, max_len: int = MAX_LEN) -> pd.DataFrame:
-    """``light-curve`` features of each object's first ``max_len`` points; NaN where a curve is too short.
-
-    Besides the package's features: ``n_points`` and ``median_gap_days`` (which the RNN sees through its
-    time input), so the forest is not handicapped against it.
-    """
-    first = _first_points(photometry, max_len)
-    extractor = _extractor()
-    ids, series, extra = [], [], []
-    for object_id, group in first.groupby("object_id", sort=True):
-        t = group["mjd"].to_numpy(np.float64)
-        m = group["mag"].to_numpy(np.float64)
-        e = group["mag_err"].to_numpy(np.float64)
-        ids.append(str(object_id))
-        series.append((t, m, e))
-        extra.append((t.size, float(np.median(np.diff(t))) if t.size > 1 else np.nan))
-    values = extractor.many(series, fill_value=np.nan, sorted=True, check=False, n_jobs=1)
-    frame = pd.DataFrame(values, columns=extractor.names, index=pd.Index(ids, name="object_id"))
-    frame[["n_points", "median_gap_days"]] = np.asarray(extra, dtype=np.float64)
-    return frame
-
-
-def feature_table(photometry: pd.DataFrame, objects: pd.DataFrame, galaxies: pd.DataFrame | None,
-                  context: ContextConfig) -> pd.DataFrame:
-    """Light-curve features joined to the context (gal_l, gal_b, galaxy_dist_arcsec), one row per object."""
-    features = light_curve_features(photometry)
-    ctx = compute_context(objects, galaxies, context).set_index("object_id")[list(CONTEXT_COLUMNS)]
-    return features.join(ctx.astype(np.float64), how="inner")
+# The light-curve features (sampling and shape, first MAX_LEN points) are lcrnn.data.features' own, as in
+# lcrnn audit: feature_table adds the context to them.
 
 
 def _forest(seed: int) -> Any:
@@ -395,7 +353,7 @@ def run_finetune(start: Classifier, real: RealData, splits: list[Split], args: a
 def describe_light_curves(photometry: pd.DataFrame, objects: pd.DataFrame, galaxies: pd.DataFrame | None,
                           context: ContextConfig) -> pd.DataFrame:
     """Per object (first MAX_LEN points, what the model reads): what its light curve is like."""
-    first = _first_points(photometry)
+    first = first_points(photometry, MAX_LEN)
     grouped = first.groupby("object_id")
     gaps = first.assign(gap=grouped["mjd"].diff()).groupby("object_id")["gap"].median()
     frame = pd.DataFrame({
@@ -434,31 +392,10 @@ def compare_distributions(sim_desc: pd.DataFrame, real_desc: pd.DataFrame) -> pd
 
 def domain_separability(sim_features: pd.DataFrame, real_features: pd.DataFrame, sim_labels: pd.Series,
                         real_labels: pd.Series, seed: int) -> dict[str, Any]:
-    """Per class, how well a random forest tells simulated from real light curves (5-fold CV ROC AUC).
-
-    0.5 means the simulator's curves of that class are indistinguishable (on these features) from real ones;
-    the top feature importances name what gives them away.
-    """
-    out: dict[str, Any] = {}
-    rng = np.random.default_rng(seed)
-    for cls in CLASSES:
-        real_cls = real_features[real_labels.reindex(real_features.index) == cls]
-        sim_cls = sim_features[sim_labels.reindex(sim_features.index) == cls]
-        if len(real_cls) < 10 or len(sim_cls) < 10:
-            continue
-        sim_cls = sim_cls.iloc[rng.permutation(len(sim_cls))[: max(len(real_cls), 200)]]
-        x = pd.concat([sim_cls, real_cls]).to_numpy()
-        y = np.r_[np.zeros(len(sim_cls)), np.ones(len(real_cls))]
-        model = make_pipeline(SimpleImputer(strategy="median"),
-                              RandomForestClassifier(n_estimators=300, class_weight="balanced",
-                                                     random_state=seed, n_jobs=2))
-        folds = StratifiedKFold(5, shuffle=True, random_state=seed)
-        score = cross_val_predict(model, x, y, cv=folds, method="predict_proba")[:, 1]
-        importances = model.fit(x, y)[-1].feature_importances_
-        top = np.argsort(importances)[::-1][:5]
-        out[cls] = {"auc": float(roc_auc_score(y, score)), "n_sim": len(sim_cls), "n_real": len(real_cls),
-                    "top_features": {str(real_features.columns[i]): float(importances[i]) for i in top}}
-    return out
+    """Per class, how well trees tell simulated from real light curves (lcrnn audit's adversarial validation,
+    5-fold CV ROC AUC; 0.5: indistinguishable), with the features whose shuffling costs the most AUC."""
+    scores, _ = separability(sim_features, real_features, sim_labels, real_labels, classes=CLASSES, seed=seed)
+    return {cls: score.to_dict() for cls, score in scores.items()}
 
 
 # --- tables -------------------------------------------------------------------------------------------------
@@ -585,7 +522,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     predictions: list[pd.DataFrame] = []
 
     tic = time.perf_counter()
-    features = feature_table(real.photometry, real.objects, real.galaxies, context)
+    features = feature_table(real.photometry, real.objects, real.galaxies, context, max_len=MAX_LEN)
     timing["features"] = time.perf_counter() - tic
     # The third forest sees only how many points, over how long and how far apart: what sampling alone gives.
     forests = {
@@ -642,7 +579,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             sim_desc = describe_light_curves(sim.photometry, sim.objects, sim.galaxies, context)
             real_desc = describe_light_curves(real.photometry, real.objects, real.galaxies, context)
             distributions = compare_distributions(sim_desc, real_desc)
-            sim_features = feature_table(sim.photometry, sim.objects, sim.galaxies, context)
+            sim_features = feature_table(sim.photometry, sim.objects, sim.galaxies, context, max_len=MAX_LEN)
             separability = domain_separability(
                 sim_features, features, sim.objects.set_index("object_id")["label"].astype(str),
                 real.objects.set_index("object_id")["label"].astype(str), args.seed)
@@ -675,7 +612,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                      "n sim / real": f"{v['n_sim']} / {v['n_real']}",
                      "most telling features": ", ".join(list(v["top_features"])[:4])}
                     for c, v in sim_result["separability"].items()]
-            _print(f"How well a random forest tells simulated ({variant}) from real light curves (5-fold CV)",
+            _print(f"How well trees tell simulated ({variant}) from real light curves (5-fold CV)",
                    pd.DataFrame(rows))
 
     timing["total"] = time.perf_counter() - started
