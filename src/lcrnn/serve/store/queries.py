@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 from lcrnn.serve.store.schema import StoreTables
 
-__all__ = ["bound_classes", "bound_model", "candidates", "counts", "get_object", "list_objects", "summary"]
+__all__ = ["bound_classes", "bound_model", "candidates", "counts", "get_object", "summary"]
 
 
 def bound_model(conn: Connection, tables: StoreTables) -> str | None:
@@ -70,15 +70,6 @@ def get_object(
         taken_back = taken_back.where(r.object_id == object_id, r.scope == "observation")
         out["retracted"] = [dict(x._mapping) for x in conn.execute(taken_back.order_by(r.retracted_at, r.id))]
     return out
-
-
-def list_objects(conn: Connection, tables: StoreTables, cls: str | None, limit: int) -> list[dict[str, Any]]:
-    """The most recently updated objects, newest first; only those led by ``cls`` when it is given."""
-    o = tables.objects.c
-    q = sa.select(tables.objects).order_by(o.updated_at.desc(), o.object_id).limit(limit)
-    if cls is not None:
-        q = q.where(o.leading_class == cls)
-    return [summary(r) for r in conn.execute(q)]
 
 
 def candidates(

@@ -296,11 +296,6 @@ class StateStore:
         with self._read() as conn:
             return queries.get_object(conn, self.tables, object_id, with_photometry)
 
-    def list_objects(self, cls: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        """The most recently updated objects (newest first), optionally only those whose leading class is ``cls``."""
-        with self._read() as conn:
-            return queries.list_objects(conn, self.tables, cls, limit)
-
     def candidates(self, cls: str, min_prob: float = 0.0, limit: int = 100) -> list[dict[str, Any]]:
         """Objects whose probability of ``cls`` is at least ``min_prob``, newest detection first.
 
