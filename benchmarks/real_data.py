@@ -13,11 +13,11 @@ catalogues are kept once (from MANTRA). Three comparisons, all on the same strat
    same context) into a balanced random forest (``imbalanced-learn``), trained on train + validation;
 3. sim-to-real: the same RNN trained only on a simulated survey (:mod:`lcrnn.data.simulate`), scored on each
    fold's test objects; plus how the simulated and real light curves differ, per class, and how well
-   gradient-boosted trees tell them apart (lcrnn audit's adversarial validation). ``--sim-variants`` names the simulated surveys as CATALOG:POPULATION:
-   the galaxy catalogue the simulated context is computed against (``glade``, the paper's, or ``gwgc``, the
-   one the real context uses) and the source population (``survey``: the simulator's VSX/Veron-like
-   default; ``crts``: the mix a transient survey labels, in CRTS's footprint away from the Galactic plane,
-   as MANTRA's transients).
+   gradient-boosted trees tell them apart (lcrnn audit's adversarial validation). ``--sim-variants`` names
+   the simulated surveys as CATALOG:POPULATION: the galaxy catalogue the simulated context is computed
+   against (``glade``, the paper's, or ``gwgc``, the one the real context uses) and the source population
+   (``survey``: the simulator's VSX/Veron-like default; ``crts``: the mix a transient survey labels, in
+   CRTS's footprint away from the Galactic plane, as MANTRA's transients).
 
     python benchmarks/real_data.py --folds 5 --epochs 50 --augment 2 --sim-objects 20000 --sim-epochs 15 \\
         --sim-variants glade:survey gwgc:survey gwgc:crts --out benchmarks/results/real_data.json
