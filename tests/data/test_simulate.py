@@ -152,7 +152,7 @@ def test_hosts_sit_where_they_should_and_some_are_missing(simulated):
     agn = (truth.label == "AGN") & hosted
     sn = (truth.label == "SN") & hosted
     # Nuclear, but the survey's and the catalogue's positions differ by ~0.1-1" (SURVEY_FACTS).
-    assert (dist[agn] < 3.0).all() and 0.1 < dist[agn].median() < 0.8 and (dist[agn] > 0.5).mean() > 0.1
+    assert (dist[agn] < 5.0).all() and (dist[agn] < 2.0).mean() > 0.9 and 0.2 < dist[agn].median() < 0.9
     # SN sit about one host effective radius out: a few arcsec at these redshifts, some nuclear.
     assert 1.5 < dist[sn].median() < 10.0 and (dist[sn] < 1.0).any()
 
@@ -352,8 +352,8 @@ def test_the_random_stream_is_pinned():
     # Same seed, same survey across versions: the populations draw in a fixed order. Any change to what the
     # simulator draws changes these numbers; update them only together with such a change.
     survey, truth = simulate_survey_with_truth(SimulationConfig(n_objects=300, seed=4, class_fractions=FRACTIONS))
-    assert (len(survey.photometry), len(survey.galaxies), int(truth.host_catalogued.sum())) == (2947, 186, 57)
+    assert (len(survey.photometry), len(survey.galaxies), int(truth.host_catalogued.sum())) == (3063, 168, 63)
     assert truth.subtype.value_counts().sort_index().to_dict() == {
-        "CEP": 6, "DSCT": 1, "EA": 18, "EW": 45, "II-P": 6, "IIn": 9, "IRR": 29, "Ia": 28, "Ibc": 2, "M": 25,
-        "QSO": 6, "RRab": 27, "RRc": 11, "SR": 42, "Seyfert": 32, "UG": 5, "UV": 1, "blazar": 7,
+        "CEP": 7, "DSCT": 2, "EA": 15, "EW": 32, "II-L": 2, "II-P": 5, "IIn": 6, "IRR": 34, "Ia": 29,
+        "Ibc": 3, "M": 23, "QSO": 2, "RRab": 32, "RRc": 7, "SR": 44, "Seyfert": 36, "UG": 13, "UV": 1, "blazar": 7,
     }

@@ -83,7 +83,7 @@ def _runs(rng: np.random.Generator, n_nights: int, share: float, mean_run: float
 
 
 def _dark_hours(midnight: np.ndarray) -> np.ndarray:
-    """Hours between evening and morning nautical-astronomical twilight (Sun 15 deg down) at La Palma."""
+    """Hours between evening and morning twilight (the Sun 15 deg down) at La Palma."""
     sun_dec = np.arcsin(
         np.sin(np.radians(_OBLIQUITY_DEG))
         * np.sin(2 * np.pi * (midnight - _MARCH_EQUINOX_2019_MJD) / _TROPICAL_YEAR_DAYS)
@@ -92,7 +92,8 @@ def _dark_hours(midnight: np.ndarray) -> np.ndarray:
     cos_h = (np.sin(np.radians(_TWILIGHT_SUN_ALT_DEG)) - np.sin(lat) * np.sin(sun_dec)) / (
         np.cos(lat) * np.cos(sun_dec)
     )
-    return 2.0 * np.degrees(np.arccos(np.clip(cos_h, -1.0, 1.0))) / 15.0
+    # The Sun's hour angle at the twilight altitude is half the day's length; the rest is night.
+    return 24.0 - 2.0 * np.degrees(np.arccos(np.clip(cos_h, -1.0, 1.0))) / 15.0
 
 
 def _rotation_visits(

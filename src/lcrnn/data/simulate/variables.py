@@ -78,7 +78,7 @@ class Visits:
         return self.log_uniform(period_days)
 
     def phase(self, period_days: tuple[float, float] | LogNormal | np.ndarray) -> np.ndarray:
-        """Phase in [0, 1) at each visit, for a period per candidate (see :meth:`period`) or given per visit."""
+        """Phase in [0, 1) at each visit, for a period per candidate (:meth:`period`) or given per visit."""
         period = period_days if isinstance(period_days, np.ndarray) else self.period(period_days)
         return (self.t / period + self.phase0[self.obj]) % 1.0
 
