@@ -1,4 +1,4 @@
-"""Light-curve summary features: exact sampling numbers, a planted amplitude recovered, short curves survive."""
+"""Light-curve summary features: exact sampling numbers, a planted amplitude recovered, short curves pass."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def test_shape_features_recover_a_planted_amplitude_and_ignore_points_after_max_
 
     for amplitude in (0.1, 0.5, 1.5):
         row = features.loc[f"amp{amplitude}"]
-        assert row["amplitude"] == pytest.approx(amplitude, rel=0.05)  # light-curve's amplitude: half the range
+        assert row["amplitude"] == pytest.approx(amplitude, rel=0.05)  # light-curve's: half the range
         assert row["standard_deviation"] == pytest.approx(amplitude / np.sqrt(2), rel=0.1)
         assert row["weighted_mean"] == pytest.approx(17.0, abs=0.05 * amplitude)
         assert row["n_points"] == 30

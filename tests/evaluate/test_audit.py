@@ -1,4 +1,4 @@
-"""The audit finds what a label was planted in: context, sampling or shape; the CLI writes the documented page."""
+"""The audit finds where a label was planted (context, sampling, shape); the CLI writes its page."""
 
 from __future__ import annotations
 
@@ -82,7 +82,8 @@ def test_max_objects_keeps_the_rare_classes_whole_and_says_so():
     result = audit_survey(Survey(survey.photometry, objects, survey.galaxies), folds=3, max_objects=40)
     assert result.n_objects == 40 and result.n_objects_total == 60
     assert result.class_counts == {"AGN": 10, "SN": 10, "VS": 20}
-    assert "subsampled to 40 of 60 objects (max_objects=40): VS 20 of 40; SN, AGN kept whole" in result.notes[0]
+    note = "subsampled to 40 of 60 objects (max_objects=40): VS 20 of 40; SN, AGN kept whole"
+    assert note in result.notes[0]
 
 
 def test_a_class_smaller_than_the_folds_is_refused_by_name():
@@ -131,7 +132,7 @@ def test_the_report_shows_the_audit_beside_the_best_model(tmp_path, context_audi
     assert (tmp_path / "audit" / "audit.png").stat().st_size > 1000
 
 
-# --- the command ---------------------------------------------------------------------------------------------
+# --- the command -------------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +149,8 @@ def test_lcrnn_audit_writes_the_page_with_the_documented_keys(survey_dir, tmp_pa
     assert result.exit_code == 0, result.output
     saved = json.loads((out / "audit.json").read_text())
     for name in ("context", "sampling", "shape", "all"):
-        assert 0.0 <= saved[name]["auc"] <= 1.0 and saved[name]["auc_std"] >= 0 and len(saved[name]["folds"]) == 3
+        assert 0.0 <= saved[name]["auc"] <= 1.0 and saved[name]["auc_std"] >= 0
+        assert len(saved[name]["folds"]) == 3
     assert saved["n_objects"] == 90 and saved["folds"] == 3 and saved["seed"] == 1
     assert saved["class_counts"] == {"AGN": 30, "SN": 30, "VS": 30}
     assert saved["context"]["auc"] > 0.9

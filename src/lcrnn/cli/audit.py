@@ -15,9 +15,11 @@ def _catalogue(survey: Any, data: Path, galaxies: Path | None, no_galaxies: bool
     from lcrnn.data.tables import validate_galaxies
 
     if no_galaxies and galaxies is not None:
-        raise typer.BadParameter("give either --galaxies FILE or --no-galaxies, not both", param_hint="--no-galaxies")
+        raise typer.BadParameter("give either --galaxies FILE or --no-galaxies, not both",
+                                 param_hint="--no-galaxies")
     if no_galaxies:
-        typer.echo("--no-galaxies: every object gets the dummy galaxy distance, so d_G carries nothing", err=True)
+        typer.echo("--no-galaxies: every object gets the dummy galaxy distance, so d_G carries nothing",
+                   err=True)
         return None
     if galaxies is not None:
         from lcrnn.data.io import read_table
@@ -26,7 +28,8 @@ def _catalogue(survey: Any, data: Path, galaxies: Path | None, no_galaxies: bool
     if survey.galaxies is None:
         raise typer.BadParameter(
             f"{data} has no galaxies table, so the context (the distance to the nearest galaxy) cannot be "
-            "computed; pass --galaxies FILE, or --no-galaxies to audit with the dummy distance for every object",
+            "computed; pass --galaxies FILE, or --no-galaxies to audit with the dummy distance for every "
+            "object",
             param_hint="--galaxies")
     return survey.galaxies
 
@@ -40,7 +43,8 @@ def _read_real(paths: list[Path], on_invalid: OnInvalid, band: str | None, class
     surveys = [read_survey_checked(path, on_invalid, band) for path in paths]
     for path, survey in zip(paths, surveys, strict=True):
         if not survey.has_labels:
-            raise typer.BadParameter(f"{path} has no labels; the comparison is made per class", param_hint="--real")
+            raise typer.BadParameter(f"{path} has no labels; the comparison is made per class",
+                                     param_hint="--real")
     objects = pd.concat([s.objects[["object_id", "ra", "dec", "label"]] for s in surveys], ignore_index=True)
     repeated = objects["object_id"].astype(str)[objects["object_id"].astype(str).duplicated()]
     if len(repeated):
@@ -68,7 +72,8 @@ def _echo_result(result: Any) -> None:
 
 @app.command()
 def audit(
-    data: Annotated[Path, typer.Option(help="Labelled survey directory (as lcrnn simulate or lcrnn import write).")],
+    data: Annotated[Path, typer.Option(
+        help="Labelled survey directory (as lcrnn simulate or lcrnn import write).")],
     out: Annotated[Path, typer.Option(help="Directory for audit.json, audit.png and audit.html.")],
     real: Annotated[list[Path] | None, typer.Option(
         help="Survey directory of real labelled light curves (repeatable), e.g. from lcrnn import: adds the "
@@ -77,13 +82,16 @@ def audit(
         help="Galaxy catalogue (Parquet/CSV with ra, dec) instead of DATA's galaxies table.")] = None,
     no_galaxies: NoGalaxies = False,
     folds: Annotated[int, typer.Option(help="Stratified cross-validation folds.")] = 5,
-    seed: Annotated[int, typer.Option(help="Seed of the folds, the subsample, the trees and the resampling.")] = 0,
+    seed: Annotated[int, typer.Option(
+        help="Seed of the folds, the subsample, the trees and the resampling.")] = 0,
     max_objects: Annotated[int | None, typer.Option(
-        help="Audit at most this many objects: rare classes whole, the common ones capped (default: all).")] = None,
+        help="Audit at most this many objects: rare classes whole, the common ones capped (default: all).")]
+    = None,
     rnn_auc: Annotated[float | None, typer.Option(
         help="A model's test AUC to show beside the trees' (e.g. from lcrnn evaluate).")] = None,
     real_resampled: Annotated[bool, typer.Option(
-        "--real-resampled", help="The --real light curves are already survey-like (lcrnn import --resample).")]
+        "--real-resampled",
+        help="The --real light curves are already survey-like (lcrnn import --resample).")]
     = False,
     difference_sigma: Annotated[float | None, typer.Option(
         help="When resampling --real: keep only points this many sigma off the quiescent level (GOTO: 5).")]
@@ -92,7 +100,7 @@ def audit(
     on_invalid: Annotated[OnInvalid, typer.Option(help=ON_INVALID_HELP)] = OnInvalid.RAISE,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
-    """What trees can classify a survey by: context, sampling, light-curve shape (and real curves' likeness)."""
+    """What trees classify a survey by: context, sampling, light-curve shape (and likeness to real curves)."""
     import dataclasses
 
     from lcrnn.evaluate.adversarial import REAL_RESAMPLE
@@ -114,10 +122,11 @@ def audit(
     survey = dataclasses.replace(survey, galaxies=_catalogue(survey, data, galaxies, no_galaxies))
     classes = tuple(str(c) for c in survey.class_counts().index)
     real_survey = _read_real(real, on_invalid, band, classes) if real else None
-    resample = None if real_resampled else dataclasses.replace(REAL_RESAMPLE, difference_sigma=difference_sigma)
+    resample = (None if real_resampled
+                else dataclasses.replace(REAL_RESAMPLE, difference_sigma=difference_sigma))
     result = audit_survey(survey, real=real_survey, folds=folds, seed=seed, max_objects=max_objects,
                           resample=resample, progress=progress)
-    paths = write_audit(result, out, rnn_auc=rnn_auc, rnn_name="the model" if rnn_auc is not None else "the RNN")
+    paths = write_audit(result, out, rnn_auc=rnn_auc, rnn_name="the model")
     _echo_result(result)
     typer.echo(gain_sentence(result, rnn_auc, "the model"))
     typer.echo(f"audit written to {paths['html']} (numbers in {paths['json']}, chart in {paths['png']})")

@@ -7,7 +7,8 @@ different questions, kept apart on purpose (issue 14):
   These describe the survey's schedule and depth, not the source; a classifier that leans on them has learnt
   how a class was observed, which a realistic survey should not give away.
 - **shape** (:data:`SHAPE_FEATURES`): amplitude, spread, skew, trend, variability index... from the
-  ``light-curve`` package (Malanchev et al. 2021), which computes them in compiled code for many curves at once.
+  ``light-curve`` package (Malanchev et al. 2021), which computes them in compiled code for many curves at
+  once.
 
 Both are computed on each object's first ``max_len`` points in time order: what the RNN reads (paper section
 3.1: the first 30). A curve too short for a feature gets NaN there (a skew needs three points, a linear fit
@@ -101,7 +102,7 @@ def shape_features(first: pd.DataFrame, n_jobs: int = 1) -> pd.DataFrame:
     m = first["mag"].to_numpy(np.float64)
     e = first["mag_err"].to_numpy(np.float64)
     cuts = starts[1:]
-    # Own copies: light-curve converts a view of a larger array far more slowly (~15x) than an array of its own.
+    # Own copies: light-curve converts a view of a larger array ~15x more slowly than an array of its own.
     series = [(ti.copy(), mi.copy(), ei.copy())
               for ti, mi, ei in zip(np.split(t, cuts), np.split(m, cuts), np.split(e, cuts), strict=True)]
     extractor = _shape_extractor()

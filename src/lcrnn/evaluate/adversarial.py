@@ -27,7 +27,8 @@ from lcrnn.data.resample import ResampleConfig, resample_survey
 from lcrnn.data.tables import Survey
 from lcrnn.evaluate.audit import balanced_trees
 
-__all__ = ["LIGHT_CURVE_FEATURES", "REAL_RESAMPLE", "AdversarialScore", "adversarial_validation", "separability"]
+__all__ = ["LIGHT_CURVE_FEATURES", "REAL_RESAMPLE", "AdversarialScore", "adversarial_validation",
+           "separability"]
 
 #: What the adversary reads: the light curves alone.
 LIGHT_CURVE_FEATURES: tuple[str, ...] = SAMPLING_FEATURES + SHAPE_FEATURES
@@ -45,14 +46,15 @@ class AdversarialScore:
     auc: float  # out-of-fold ROC AUC of "real"; 0.5: indistinguishable
     n_sim: int
     n_real: int
-    top_features: tuple[tuple[str, float], ...]  # (feature, mean drop of AUC when it is shuffled), largest first
+    top_features: tuple[tuple[str, float], ...]  # (feature, mean AUC lost when it is shuffled), largest first
 
     def to_dict(self) -> dict[str, Any]:
         return {"auc": self.auc, "n_sim": self.n_sim, "n_real": self.n_real,
                 "top_features": dict(self.top_features)}
 
 
-def _one_class(x: np.ndarray, y: np.ndarray, columns: list[str], folds: int, seed: int) -> tuple[float, np.ndarray]:
+def _one_class(x: np.ndarray, y: np.ndarray, columns: list[str], folds: int,
+               seed: int) -> tuple[float, np.ndarray]:
     """Out-of-fold AUC and held-out permutation importance (mean over folds) for one class."""
     score = np.zeros(y.size)
     importance = np.zeros(len(columns))
@@ -67,8 +69,8 @@ def _one_class(x: np.ndarray, y: np.ndarray, columns: list[str], folds: int, see
 
 
 def separability(sim_features: pd.DataFrame, real_features: pd.DataFrame, sim_labels: pd.Series,
-                 real_labels: pd.Series, classes: tuple[str, ...] | None = None, folds: int = 5, seed: int = 0,
-                 progress: bool = False) -> tuple[dict[str, AdversarialScore], list[str]]:
+                 real_labels: pd.Series, classes: tuple[str, ...] | None = None, folds: int = 5,
+                 seed: int = 0, progress: bool = False) -> tuple[dict[str, AdversarialScore], list[str]]:
     """Per class, adversarial validation of simulated against real feature rows (same columns).
 
     Returns the scores of the classes with at least ``MIN_OBJECTS`` curves on both sides, and notes naming
@@ -89,7 +91,8 @@ def separability(sim_features: pd.DataFrame, real_features: pd.DataFrame, sim_la
                          f"too few for an adversary (each side needs {max(MIN_OBJECTS, folds)}).")
             continue
         if len(sim_cls) > MAX_SIMULATED:
-            notes.append(f"{cls}: {MAX_SIMULATED} of {len(sim_cls):,} simulated light curves drawn at random.")
+            notes.append(f"{cls}: {MAX_SIMULATED} of {len(sim_cls):,} simulated light curves drawn at "
+                         "random.")
             sim_cls = sim_cls.iloc[np.sort(rng.permutation(len(sim_cls))[:MAX_SIMULATED])]
         x = pd.concat([sim_cls, real_cls]).to_numpy(np.float64)
         y = np.r_[np.zeros(len(sim_cls), dtype=int), np.ones(len(real_cls), dtype=int)]
@@ -104,9 +107,12 @@ def separability(sim_features: pd.DataFrame, real_features: pd.DataFrame, sim_la
 def adversarial_validation(sim_features: pd.DataFrame, sim_labels: pd.Series, real: Survey, *, folds: int = 5,
                            seed: int = 0, max_len: int = 30, resample: ResampleConfig | None = REAL_RESAMPLE,
                            progress: bool = False) -> tuple[dict[str, AdversarialScore], list[str]]:
-    """Adversarial validation of a survey's light curves (features as :func:`lcrnn.data.features.feature_table`
-    gives them, labels by object id) against the real labelled survey ``real``, resampled first unless
-    ``resample`` is None. Returns :func:`separability`'s scores and notes."""
+    """Adversarial validation of a survey's light curves against the real labelled survey ``real``.
+
+    ``sim_features`` are as :func:`lcrnn.data.features.feature_table` gives them and ``sim_labels`` are
+    indexed by object id; ``real`` is resampled to the survey first unless ``resample`` is None. Returns
+    :func:`separability`'s scores and notes, after a note on the resampling.
+    """
     if not real.has_labels:
         raise ValueError("the real light curves need labels (a 'label' column) for a per-class comparison.")
     notes: list[str] = []

@@ -101,7 +101,8 @@ class AuditResult:
         out: dict[str, Any] = {name: score.to_dict() for name, score in self.scores.items()}
         out.update({"n_objects": self.n_objects, "n_objects_total": self.n_objects_total,
                     "class_counts": dict(self.class_counts), "folds": self.folds, "seed": self.seed,
-                    "max_len": self.max_len, "model": "HistGradientBoostingClassifier(class_weight='balanced')",
+                    "max_len": self.max_len,
+                    "model": "HistGradientBoostingClassifier(class_weight='balanced')",
                     "notes": list(self.notes)})
         if self.adversarial is not None:
             out["adversarial"] = {cls: score.to_dict() for cls, score in self.adversarial.items()}
@@ -129,7 +130,8 @@ def balanced_trees(seed: int, y_train: np.ndarray | None = None) -> HistGradient
 def _labelled(survey: Survey, classes: tuple[str, ...] | None) -> pd.DataFrame:
     """The survey's objects with a label (of ``classes`` when given)."""
     if not survey.has_labels:
-        raise InvalidTableError("the audit needs labels: the objects table has no 'label' column with values.")
+        raise InvalidTableError("the audit needs labels: the objects table has no 'label' column with "
+                                "values.")
     objects = survey.objects[survey.objects["label"].notna()]
     if classes is not None:
         objects = objects[objects["label"].astype(str).isin(classes)]

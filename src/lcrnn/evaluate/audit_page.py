@@ -67,8 +67,8 @@ def gain_sentence(result: AuditResult, rnn_auc: float | None = None, rnn_name: s
             f"light curves' shape features gives {full.auc:.3f} ± {full.auc_std:.3f}, so the shapes earn "
             f"{result.shape_gain:+.3f} beyond context and sampling.")
     if rnn_auc is not None:
-        text += (f" The test AUC of {rnn_name}, {rnn_auc:.3f}, is {rnn_auc - base.auc:+.3f} from the trees on "
-                 f"context and sampling and {rnn_auc - full.auc:+.3f} from the trees on everything.")
+        text += (f" The test AUC of {rnn_name}, {rnn_auc:.3f}, is {rnn_auc - base.auc:+.3f} from the trees "
+                 f"on context and sampling and {rnn_auc - full.auc:+.3f} from the trees on everything.")
     return text
 
 
@@ -97,16 +97,18 @@ def _adversarial_table(result: AuditResult) -> str:
             f"<tbody>{rows}</tbody></table>{notes}")
 
 
-def audit_section(result: AuditResult, figure: str, rnn_auc: float | None = None, rnn_name: str = "the RNN") -> str:
+def audit_section(result: AuditResult, figure: str, rnn_auc: float | None = None,
+                  rnn_name: str = "the RNN") -> str:
     """The audit as an HTML fragment: sentence, chart (``figure``: its relative path), tables, notes."""
     counts = ", ".join(f"{c} {n:,}" for c, n in result.class_counts.items())
     notes = "".join(f"<p class='note'>{html.escape(n)}</p>" for n in result.notes)
     return (
         f"<p><b>{html.escape(gain_sentence(result, rnn_auc, rnn_name))}</b></p>"
-        f"<p>What a classifier can lean on besides the shape of a light curve: class-balanced gradient-boosted "
-        f"trees under stratified {result.folds}-fold cross-validation (seed {result.seed}) on {result.n_objects:,} "
-        f"objects ({html.escape(counts)}), features of the first {result.max_len} points of each light curve "
-        f"(what the RNN reads). Hand &amp; Till AUC, mean ± standard deviation over the folds.</p>"
+        f"<p>What a classifier can lean on besides the shape of a light curve: class-balanced "
+        f"gradient-boosted trees under stratified {result.folds}-fold cross-validation (seed {result.seed}) "
+        f"on {result.n_objects:,} objects ({html.escape(counts)}), features of the first {result.max_len} "
+        f"points of each light curve (what the RNN reads). Hand &amp; Till AUC, mean ± standard deviation "
+        f"over the folds.</p>"
         f"<img src='{html.escape(figure)}' alt='AUC of each feature set'>{_score_table(result)}{notes}"
         f"{_adversarial_table(result)}"
     )
