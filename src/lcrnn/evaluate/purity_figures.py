@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 
 from lcrnn.evaluate.figures import class_colours, save_figure
 
@@ -125,13 +126,18 @@ def plot_precision_recall(curves: Mapping[str, Mapping[str, Any]], title: str = 
 def _reliability_panel(ax: Any, table: Mapping[str, Sequence[float]], colour: str, title: str,
                        bins: int) -> None:
     """Observed frequency against mean probability per bin; grey bars (right axis, log) count the objects."""
-    ax.plot([0, 1], [0, 1], color="black", lw=0.8, ls=":", label="Perfectly calibrated")
+    ax.plot([0, 1], [0, 1], color="black", lw=0.8, ls=":")
     if table["prob_pred"]:
-        ax.plot(table["prob_pred"], table["prob_true"], color=colour or "black", marker="o", ms=4, lw=1.5,
-                label="Observed")
+        ax.plot(table["prob_pred"], table["prob_true"], color=colour or "black", marker="o", ms=4, lw=1.5)
+        # Each bar at the centre of its (lo, hi] bin; the log axis leaves the bars the lower half or so.
+        centres = (np.ceil(np.asarray(table["prob_pred"]) * bins).clip(1, bins) - 0.5) / bins
         counts = ax.twinx()
-        counts.bar(table["prob_pred"], table["count"], width=0.8 / bins, color="grey", alpha=0.25, zorder=0)
+        counts.bar(centres, table["count"], width=0.9 / bins, color="grey", alpha=0.25, zorder=0)
         counts.set_yscale("log")
+        top = max(max(table["count"]), 10)
+        counts.set_ylim(0.8, top**2.2)
+        counts.set_yticks([10**k for k in range(int(np.log10(top)) + 1)])  # no ticks above the data
+        counts.yaxis.set_minor_locator(NullLocator())
         counts.set_ylabel("Objects per bin", fontsize=8, color="grey")
         counts.tick_params(labelsize=7, colors="grey")
         counts.set_box_aspect(1)
@@ -172,7 +178,6 @@ def plot_reliability(
     _reliability_panel(axes[-1], reliability["top_label"], "", top, bins)
     axes[-1].set_xlabel("Highest probability", fontsize=9)
     axes[-1].set_ylabel("Fraction correct", fontsize=9)
-    axes[0].legend(fontsize=7, loc="upper left")
     if title:
         fig.suptitle(title)
     return fig
@@ -203,11 +208,18 @@ def add_objects_left(fig: Figure, left: Mapping[str, Sequence[Mapping[str, int]]
                 right.annotate(f"{series[j][1]:,}", (n[j], count[j]), textcoords="offset points",
                                xytext=(0, 4), ha="center", fontsize=7, color="dimgrey")
     right.set_yscale("log")
+    right.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    right.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    right.yaxis.set_minor_locator(NullLocator())
     right.set_ylabel("Objects with at least n observations", color="dimgrey")
     right.tick_params(colors="dimgrey")
+    # One legend under the axes, where neither the rising AUC nor the falling counts can run into it.
     handles, labels = ax.get_legend_handles_labels()
     h2, l2 = right.get_legend_handles_labels()
-    ax.legend(handles + h2, labels + l2, fontsize=8, loc="lower right")
+    if ax.get_legend() is not None:
+        ax.get_legend().remove()
+    fig.legend(handles + h2, labels + l2, fontsize=8, loc="outside lower center",
+               ncols=min(len(labels) + 1, 3))
     return fig
 
 

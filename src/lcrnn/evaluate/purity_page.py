@@ -38,8 +38,8 @@ CAPTIONS = {
     ),
     "reliability": (
         "Reliability diagrams: observed fraction against mean predicted probability in 10 equal-width bins, "
-        "per class one-vs-rest and for the most probable class (top label); grey bars count the objects "
-        "per bin (right axis, log)."
+        "per class one-vs-rest and for the most probable class (top label); a calibrated model lies on the "
+        "dotted diagonal. Grey bars count the objects per bin (right axis, log)."
     ),
 }
 
@@ -158,7 +158,7 @@ def _operating_table(rows: Sequence[Mapping[str, Any]]) -> str:
         shown.append({
             "class": r["class"],
             "purity wanted": f"{100 * r['target']:.0f} %",
-            "lowest threshold": f"{r['threshold']:.3f}" if reached else "not reached",
+            "lowest threshold": f"{r['threshold']:.3g}" if reached else "not reached",
             "purity there": f"{100 * r['purity']:.1f} %" if reached else "–",
             "completeness there": f"{100 * r['completeness']:.1f} %" if reached else "–",
             "objects kept (true)": f"{r['n_selected']:,} ({r['n_true']:,})" if reached else "–",
