@@ -60,25 +60,27 @@ class StreamWorker:
         self.model = {"name": str(run.get("name")), "weights_sha256": str(run.get("weights_sha256"))}
         self.stats = StreamStats()
         self._stopping = False
+        self._quiet_since: float | None = None  # idle since: set once the group has given partitions
 
     def stop(self, *_: Any) -> None:
         """Finish the batch in hand, commit it and leave the group (a signal handler)."""
         self._stopping = True
 
     def run(self) -> StreamStats:
-        """Consume until :meth:`stop` (or ``stop_when_idle_s`` without a message); returns the totals."""
+        """Consume until :meth:`stop` (or ``stop_when_idle_s`` without a message once partitions are
+        assigned); returns the totals."""
         cfg = self.config
-        self.consumer.subscribe(list(cfg.topics), on_assign=_said("assigned"), on_revoke=_said("revoked"))
+        self.consumer.subscribe(list(cfg.topics), on_assign=self._assigned, on_revoke=_said("revoked"))
         log.info("stream: reading %s as group %r from %s", ", ".join(cfg.topics), cfg.group, cfg.bootstrap_servers)
-        quiet_since = last_line = time.monotonic()
+        last_line = time.monotonic()
         try:
             while not self._stopping:
                 messages = self._poll()
                 now = time.monotonic()
                 if messages:
                     self.process(messages)
-                    quiet_since = now
-                elif cfg.stop_when_idle_s is not None and now - quiet_since >= cfg.stop_when_idle_s:
+                    self._quiet_since = now
+                elif cfg.stop_when_idle_s is not None and now - (self._quiet_since or now) >= cfg.stop_when_idle_s:
                     log.info("stream: no message for %.0f s, stopping", cfg.stop_when_idle_s)
                     break
                 if now - last_line >= cfg.log_every_s:
@@ -103,6 +105,12 @@ class StreamWorker:
         self.publisher.flush()  # raises (offsets uncommitted) when the broker did not take them
         self._commit(messages)
         self.stats.add(outcome, len(messages), published)
+
+    def _assigned(self, consumer: Any, partitions: list[Any]) -> None:
+        """Partitions given by the group: from here on, time without messages counts as idle."""
+        _said("assigned")(consumer, partitions)
+        if self._quiet_since is None:
+            self._quiet_since = time.monotonic()
 
     def _poll(self) -> list[Incoming]:
         from confluent_kafka import KafkaError, KafkaException
