@@ -184,3 +184,13 @@ def test_lcrnn_audit_names_the_missing_catalogue_and_the_way_out(tmp_path, plain
     missing = CliRunner().invoke(app, ["audit", "--data", str(tmp_path / "nowhere"), "--out", str(out)])
     assert missing.exit_code == 2 and "no survey directory" in plain_output(missing)
     assert "Traceback" not in missing.output
+
+
+def test_lcrnn_audit_without_the_catalogue_loses_the_planted_context(survey_dir, tmp_path):
+    out = tmp_path / "audit"
+    result = CliRunner().invoke(app, ["audit", "--data", str(survey_dir), "--out", str(out), "--folds", "3",
+                                      "--no-galaxies", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert "dummy galaxy distance" in result.output
+    saved = json.loads((out / "audit.json").read_text())
+    assert abs(saved["context"]["auc"] - 0.5) < 0.15  # the label lived in the galaxy distances only

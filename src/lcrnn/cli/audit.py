@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from lcrnn.cli._common import BAND_HELP, ON_INVALID_HELP, NoGalaxies, OnInvalid, app, read_survey_checked
+
+
+class ReportedError(str, Enum):
+    """The error column of a resampled real point (lcrnn.data.resample.ResampleConfig.reported_error)."""
+
+    LARGER = "larger"
+    SURVEY = "survey"
 
 
 def _catalogue(survey: Any, data: Path, galaxies: Path | None, no_galaxies: bool) -> Any:
@@ -96,6 +104,9 @@ def audit(
     difference_sigma: Annotated[float | None, typer.Option(
         help="When resampling --real: keep only points this many sigma off the quiescent level (GOTO: 5).")]
     = None,
+    reported_error: Annotated[ReportedError, typer.Option(
+        help="When resampling --real: the error a point reports, the larger of GOTO's and the source's, or "
+             "GOTO's own at that magnitude (survey).")] = ReportedError.LARGER,
     band: Annotated[str | None, typer.Option(help=BAND_HELP)] = None,
     on_invalid: Annotated[OnInvalid, typer.Option(help=ON_INVALID_HELP)] = OnInvalid.RAISE,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
@@ -123,7 +134,8 @@ def audit(
     classes = tuple(str(c) for c in survey.class_counts().index)
     real_survey = _read_real(real, on_invalid, band, classes) if real else None
     resample = (None if real_resampled
-                else dataclasses.replace(REAL_RESAMPLE, difference_sigma=difference_sigma))
+                else dataclasses.replace(REAL_RESAMPLE, difference_sigma=difference_sigma,
+                                         reported_error=reported_error.value))
     result = audit_survey(survey, real=real_survey, folds=folds, seed=seed, max_objects=max_objects,
                           resample=resample, progress=progress)
     paths = write_audit(result, out, rnn_auc=rnn_auc, rnn_name="the model")
