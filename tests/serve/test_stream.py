@@ -329,3 +329,23 @@ def test_two_workers_share_the_partitions_and_a_worker_killed_mid_stream_loses_n
     finally:
         consumer.close()
     assert {c.partition: c.offset for c in committed} == ends
+
+
+def test_stream_command_mistakes_are_one_message(r_band_run, tmp_path, plain_output):
+    from typer.testing import CliRunner
+
+    from lcrnn.cli import app
+    from lcrnn.serve.stream import StreamConfig
+
+    run, galaxies, _, _ = r_band_run
+    base = ["stream", "--bootstrap-servers", "127.0.0.1:1", "--topic", "t", "--model", str(run),
+            "--db", f"sqlite:///{tmp_path / 's.db'}", "--galaxies", str(galaxies)]
+    result = CliRunner().invoke(app, [*base, "--kafka", "session.timeout.ms"])
+    assert result.exit_code == 2 and "is not KEY=VALUE" in plain_output(result)
+    result = CliRunner().invoke(app, [*base, "--batch-size", "0"])
+    assert result.exit_code == 2 and "batch_size must be >= 1" in plain_output(result)
+    result = CliRunner().invoke(app, [*base, "--schema", str(tmp_path / "missing.avsc")])
+    assert result.exit_code == 2 and "missing.avsc not found" in plain_output(result)
+    settings = StreamConfig("h:1", ("t",), kafka=(("enable.auto.commit", "true"), ("auto.offset.reset", "latest")))
+    assert settings.consumer_settings()["enable.auto.commit"] is False  # the worker's commits are not negotiable
+    assert settings.consumer_settings()["auto.offset.reset"] == "latest"

@@ -71,11 +71,11 @@ class StreamConfig:
     def consumer_settings(self) -> dict[str, str | int | bool]:
         """librdkafka settings of the consumer: manual commits only, after the store has committed."""
         return {
-            "bootstrap.servers": self.bootstrap_servers,
-            "group.id": self.group,
-            "enable.auto.commit": False,  # offsets are committed by the worker, after the store's transaction
             "auto.offset.reset": "earliest",  # a new group reads the topic from its start
             **dict(self.kafka),
+            "bootstrap.servers": self.bootstrap_servers,
+            "group.id": self.group,
+            "enable.auto.commit": False,  # never overridden: the worker commits, after the store's transaction
         }
 
     def producer_settings(self) -> dict[str, str | int | bool]:
