@@ -17,6 +17,7 @@ from lcrnn.data.resample import (
     event_window,
     resample_light_curve,
     resample_photometry,
+    resample_survey,
 )
 from lcrnn.data.simulate import magnitude_error
 from lcrnn.errors import InvalidTableError, LcrnnWarning
@@ -259,3 +260,21 @@ def test_difference_imaging_measures_a_transient_against_its_host_or_against_not
     assert cut["mag"].min() == plain["mag"].min()
     with pytest.raises(ValueError, match="difference_sigma"):
         ResampleConfig(difference_sigma=0.0)
+
+
+def test_resample_survey_drops_the_objects_left_too_short_and_keeps_the_catalogue():
+    from lcrnn.data.tables import Survey
+
+    t = 58000.0 + np.arange(0.0, 300.0, 1.0)
+    photometry = pd.DataFrame({"object_id": ["long"] * t.size + ["single"],
+                               "mjd": np.r_[t, 58000.0], "mag": 17.0, "mag_err": 0.02, "band": "L"})
+    objects = pd.DataFrame({"object_id": ["long", "single"], "ra": [1.0, 2.0], "dec": [3.0, 4.0],
+                            "label": ["VS", "VS"]})
+    galaxies = pd.DataFrame({"ra": [1.0], "dec": [3.0]})
+
+    out = resample_survey(Survey(photometry, objects, galaxies), ResampleConfig(min_points=2), seed=0)
+
+    assert list(out.objects["object_id"]) == ["long"]
+    assert set(out.photometry["object_id"]) == {"long"}
+    assert 2 <= len(out.photometry) < t.size  # thinned to GOTO's ~11-day gaps
+    assert out.galaxies is galaxies
