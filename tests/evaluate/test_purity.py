@@ -23,7 +23,9 @@ from lcrnn.data.sequences import build_sequences
 from lcrnn.data.splits import make_split
 from lcrnn.evaluate.figures import plot_history
 from lcrnn.evaluate.metrics import expected_calibration_error, reliability_bins
+from lcrnn.evaluate.metrics import classification_metrics
 from lcrnn.evaluate.purity import objects_left, operating_points, purity_metrics
+from lcrnn.evaluate.purity_page import auc_f1_sentence
 from lcrnn.evaluate.report import build_report
 from lcrnn.version import __version__
 
@@ -130,6 +132,24 @@ def test_expected_calibration_error():
     right = rng.uniform(0, 1, conf.size) < conf - 0.2
     proba = np.column_stack([conf, 1 - conf])
     assert expected_calibration_error(proba, np.where(right, 0, 1)) == pytest.approx(0.2, abs=0.01)
+
+
+def test_auc_f1_sentence_names_what_holds_the_f1_down():
+    y, proba = _imbalanced()
+    m = {**classification_metrics(y, proba, CLASSES), **purity_metrics(y, proba, CLASSES)}
+    counts, sn = np.array(m["confusion"]["counts"]), m["classification_report"]["SN"]
+    tilted = auc_f1_sentence(m)  # tilted towards the rare classes: many VS called SN
+    assert f"{counts[0, 1]:,} VS are called SN beside the {counts[1, 1]:,} true SN" in tilted
+    assert f"precision {sn['precision']:.2f}" in tilted and f"AUC ({m['auc_hand_till']:.3f})" in tilted
+    assert f"with VS {100 * np.mean(y == 0):.1f} %" in tilted
+
+    shy = proba * np.array([50.0, 0.01, 0.01])  # now the rare classes are almost never the most probable
+    shy /= shy.sum(axis=1, keepdims=True)
+    m = {**classification_metrics(y, shy, CLASSES), **purity_metrics(y, shy, CLASSES)}
+    rare = min(("SN", "AGN"), key=lambda c: m["classification_report"][c]["f1-score"])
+    sentence = auc_f1_sentence(m)
+    assert f"{rare} is seldom the most probable class" in sentence and "recall, not the ranking" in sentence
+    assert f"one-vs-rest AUC is {m['roc'][rare]['auc']:.3f}" in sentence
 
 
 def test_objects_left_counts_light_curves_at_least_n_long():

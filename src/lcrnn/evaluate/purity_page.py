@@ -54,7 +54,7 @@ def _counts(counts: Mapping[str, int] | None) -> str:
 def _settings(values: Any) -> str:
     """A config block as ``key=value`` pairs, nested values as JSON."""
     if not isinstance(values, Mapping):
-        return html.escape(json.dumps(values))
+        return html.escape(values if isinstance(values, str) else json.dumps(values))
     return ", ".join(
         f"{html.escape(str(k))}={html.escape(v if isinstance(v, str) else json.dumps(v))}"
         for k, v in values.items()
@@ -115,29 +115,38 @@ def describe_section(links: Sequence[str]) -> str:
 def auc_f1_sentence(m: Mapping[str, Any]) -> str:
     """Why this model's AUC and macro F1 disagree, in its own numbers (plain text).
 
-    The majority class is the most common one in the evaluated set; the rare class quoted is the one whose
-    calls are most polluted by it.
+    The majority class is the most common one in the evaluated set; the rare class quoted is the one with the
+    lowest F1. When more of the majority are called that class than true members are found, its precision
+    holds the F1 down (probabilities tilted towards the rare classes, as the weighted losses leave them);
+    otherwise the rare class is seldom the most probable one and its recall does (calibrated probabilities).
     """
     classes, support = list(m["classes"]), list(m["support"])
-    counts = m["confusion"]["counts"]
-    report = m["classification_report"]
+    counts, report = m["confusion"]["counts"], m["classification_report"]
     major = max(range(len(classes)), key=support.__getitem__)
     share = 100.0 * support[major] / max(sum(support), 1)
-    others = [c for c in range(len(classes)) if c != major and support[c] > 0]
     text = (f"The AUC ({_fmt(m['auc_hand_till'])}) asks only whether each class's objects are ranked above "
             "the others, whatever their numbers; macro F1 ({}) is taken at the most probable class and "
             "averages the classes equally.").format(_fmt(m["f1_macro"]))
+    others = [c for c in range(len(classes)) if c != major and support[c] > 0]
     if not others:
         return text
-    rare = max(others, key=lambda c: counts[major][c])
+    rare = min(others, key=lambda c: report[classes[c]]["f1-score"] or 0.0)
     name, big = classes[rare], classes[major]
+    found, polluting = counts[rare][rare], counts[major][rare]
+    called = sum(row[rare] for row in counts)
     row = report[name]
-    return text[:-1] + (
-        f": with {big} {share:.1f} % of the objects here, {counts[major][rare]:,} {big} are called {name} "
-        f"beside the {counts[rare][rare]:,} true {name} found (of {support[rare]:,}), which holds {name}'s "
-        f"precision at {_fmt(row['precision'], 2)} (F1 {_fmt(row['f1-score'], 2)}): the rare classes' "
-        "precision, not the ranking, sets the macro F1."
-    )
+    scores = f"precision {_fmt(row['precision'], 2)}, recall {_fmt(row['recall'], 2)}, F1 {_fmt(row['f1-score'], 2)}"
+    setting = f": with {big} {share:.1f} % of the objects here, "
+    if polluting > found:
+        return text[:-1] + setting + (
+            f"{polluting:,} {big} are called {name} beside the {found:,} true {name} found (of "
+            f"{support[rare]:,}; {scores}): the rare classes' precision, not the ranking, sets the macro F1.")
+    auc = (m.get("roc", {}).get(name) or {}).get("auc")
+    ranked = f" although its one-vs-rest AUC is {_fmt(auc)}" if auc is not None else ""
+    return text[:-1] + setting + (
+        f"{name} is seldom the most probable class: {called:,} objects are called {name}, {found:,} of the "
+        f"{support[rare]:,} true ones ({scores}){ranked}: at the most probable class the rare classes' "
+        "recall, not the ranking, sets the macro F1.")
 
 
 def _report_table(report: Mapping[str, Any], classes: Sequence[str]) -> str:

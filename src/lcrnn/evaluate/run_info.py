@@ -28,6 +28,11 @@ def survey_counts(objects: Any) -> dict[str, int]:
     return {str(k): int(v) for k, v in counts.items()}
 
 
+def _in_order(counts: dict[str, int], classes: list[str]) -> dict[str, int]:
+    """``counts`` with the model's classes first, in its order, then any other label."""
+    return {k: counts[k] for k in [*classes, *counts] if k in counts}
+
+
 def _config_of(model: Any) -> dict[str, Any]:
     """The run's configuration as ``config.json`` holds it, or {} for a model that cannot say."""
     config_dict = getattr(type(model), "config_dict", None)
@@ -64,7 +69,7 @@ def run_information(
     return {
         "model": name,
         "data": None if data is None else str(data),
-        "survey_objects": survey_counts(objects),
+        "survey_objects": _in_order(survey_counts(objects), list(support)),
         "evaluated_objects": {str(k): int(v) for k, v in support.items()},
         "training_objects": config.get("class_counts"),
         "seed": train.get("seed"),
