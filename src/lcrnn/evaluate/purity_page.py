@@ -135,7 +135,8 @@ def auc_f1_sentence(m: Mapping[str, Any]) -> str:
     found, polluting = counts[rare][rare], counts[major][rare]
     called = sum(row[rare] for row in counts)
     row = report[name]
-    scores = f"precision {_fmt(row['precision'], 2)}, recall {_fmt(row['recall'], 2)}, F1 {_fmt(row['f1-score'], 2)}"
+    scores = (f"precision {_fmt(row['precision'], 2)}, recall {_fmt(row['recall'], 2)}, "
+              f"F1 {_fmt(row['f1-score'], 2)}")
     setting = f": with {big} {share:.1f} % of the objects here, "
     if polluting > found:
         return text[:-1] + setting + (
