@@ -165,6 +165,9 @@ def _cone_prefilter(o: Any, cone: Cone) -> list[sa.ColumnElement[bool]]:
     return where
 
 
+_TINY = 1e-100
+
+
 def _separation(conn: Connection, o: Any, cone: Cone) -> sa.ColumnElement[float]:
     """The angular separation of each object from the cone's centre [arcsec], as a SQL expression."""
     if conn.dialect.name == "sqlite":
@@ -174,8 +177,11 @@ def _separation(conn: Connection, o: Any, cone: Cone) -> sa.ColumnElement[float]
         return getattr(sa.func, _SEPARATION_FN)(o.ra, o.dec, cone.ra, cone.dec, type_=sa.Double)
     f = sa.func
     d0 = math.radians(cone.dec)
-    half_ddec = (f.radians(o.dec) - d0) / 2
-    half_dra = f.radians(o.ra - cone.ra) / 2
-    hav = f.power(f.sin(half_ddec), 2) + math.cos(d0) * f.cos(f.radians(o.dec)) * f.power(f.sin(half_dra), 2)
+    # PostgreSQL raises on float underflow, so a sine below 1e-100 (1e-100 rad, far below any astrometry)
+    # counts as 1e-100: each squared term stays above 1e-200 and its products with cosines representable.
+    half_ddec = f.greatest(f.abs(f.sin((f.radians(o.dec) - d0) / 2.0)), _TINY)
+    half_dra = f.greatest(f.abs(f.sin(f.radians(o.ra - cone.ra) / 2.0)), _TINY)
+    hav = half_ddec * half_ddec + max(math.cos(d0), _TINY) * f.greatest(f.cos(f.radians(o.dec)), _TINY) * (
+        half_dra * half_dra)
     clipped = f.least(1.0, f.greatest(0.0, hav))
     return f.degrees(2 * f.asin(f.sqrt(clipped))) * 3600.0
