@@ -1,22 +1,25 @@
 """A GOTO-like survey simulator: labelled light curves, sky positions and a galaxy catalogue.
 
-The paper's data (Burhanudin et al. 2021, section 2) are not public, so we make data that behave like them:
-one wide L band with a 5-sigma depth of about 20.5 mag, detections from difference imaging (an epoch counts
-only when the object differs from the reference image by 5 sigma *and* is brighter than that night's limit, so
-quiet states of variables go unseen), fields visited every month or so while the Sun allows and the weather is
-clear, with now and then a campaign of visits a few nights apart (follow-up of gravitational-wave and GRB
-localisations), a brighter limit around full Moon, and magnitude errors from a sky + source noise model with a
-calibration floor. With the defaults the light curves have a median of 6 points, a median of ~12 days between
-successive points (paper: 6 and ~11) and durations from a day to the whole 595-day survey. Each class has
-physically shaped light curves:
+The paper's data (Burhanudin et al. 2021, section 2) are not public, so we make data that behave like them.
+Every part is calibrated to a named source; ``docs/simulator.md`` lists each with its source and the test
+that checks it. In short:
 
-* variable stars (VS): RR Lyrae, Cepheids, delta Scuti, contact and detached eclipsing binaries, Miras,
-  semi-regulars, dwarf novae, flare stars and irregular red-noise variables, crowding the galactic plane;
-* supernovae (SN): Ia, II-P and Ib/c with Bazin-like flux shapes, peak absolute magnitudes and redshifts drawn
-  from the volume they can be seen in, offset 1-10 arcsec from their host;
-* AGN: Seyfert nuclei, quasars and blazars, each a damped random walk (rest-frame tau ~200 d and SF_inf
-  ~0.2 mag for the first two, ~60 d and ~1 mag for blazars) on their host's nucleus, at redshifts of their
-  kind.
+* **one observing schedule for every class** (:mod:`.cadence`): the all-sky survey's field rotation on clear
+  nights (weather in runs), sized by the night's length and the fields the Sun leaves up, GW follow-up
+  campaigns during LIGO-Virgo's O3, a limit that the Moon and the seeing make shallower;
+* **detection from difference imaging** (:mod:`.photometry`): a visit counts only when the object differs
+  from its reference image by 5 sigma and is above the night's limit, so quiet states of variables go
+  unseen; errors from sky + source noise and a calibration floor, a function of magnitude and conditions
+  only (0.22 mag at the limit);
+* **physics**: variable stars by subtype with their period and amplitude distributions, crowding the
+  galactic plane (:mod:`.variables`, :mod:`.flares`); supernovae (Ia, II-P, II-L, IIn, Ib/c) by their
+  volumetric rates and luminosity functions, at distances out to where each is seen (:mod:`.supernovae`);
+  AGN as damped random walks with MacLeod et al.'s time scales and amplitudes, blazars flaring on top
+  (:mod:`.agn`);
+* **hosts** (:mod:`.galaxies`): SN offsets from an inclined exponential disc in kpc, turned into arcsec by
+  the host's distance; nuclear AGN; survey and catalogue astrometry in quadrature; hosts catalogued by the
+  catalogue's depth (:mod:`lcrnn.data.catalog_depth`), quasars through SDSS-DR12Q; field galaxies at the
+  catalogue's density, so stars find chance neighbours at ~1 - exp(-density pi r^2).
 
 Every subtype is one registered population (:mod:`.registry`): a generator function and a frozen dataclass of
 its parameters, each number with its source. The modules:
@@ -24,8 +27,9 @@ its parameters, each number with its source. The modules:
 * :mod:`.config`: :class:`SimulationConfig` and :func:`class_counts`;
 * :mod:`.mixes`: the classes and the subtype mixes (:data:`SOURCE_POPULATIONS`);
 * :mod:`.variables`, :mod:`.flares`, :mod:`.supernovae`, :mod:`.agn`: the populations of each class;
-* :mod:`.cadence` (fields, nights, weather, Moon), :mod:`.sky` (positions), :mod:`.photometry` (noise,
-  reference image, detection), :mod:`.galaxies` (hosts and field galaxies), :mod:`.processes` (shared draws);
+* :mod:`.cadence` (fields, nights, rotation, weather, Moon), :mod:`.sky` (positions), :mod:`.photometry`
+  (noise, reference image, detection), :mod:`.galaxies` (hosts and field galaxies), :mod:`.processes`
+  (shared draws);
 * :mod:`.survey`: :func:`simulate_survey`, which puts them together.
 
 Objects are kept only when detected at least ``min_detections`` times, as a survey catalogue would be. The

@@ -123,4 +123,4 @@ def agn(
     flares = blazar_flares(rng, subtype == "blazar", obj, t, (config.start_mjd, config.end_mjd))
     mag = m0[obj] + dm - POGSON * np.log1p(flares)
     truth = {"subtype": subtype, "base_mag": m0, "redshift": z}
-    return mag, reference_mag(rng, obj, mag, n), truth
+    return mag, reference_mag(obj, mag, n), truth

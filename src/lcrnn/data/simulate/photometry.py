@@ -22,7 +22,7 @@ POGSON = 2.5 / np.log(10.0)  # 1.0857: sigma_m = POGSON / SNR, and d(mag) = -POG
 # 0.03 mag three magnitudes brighter; SURVEY_FACTS).
 _COUNTS_AT_LIMIT = 400.0
 _DETECTION_SIGMA = 5.0  # the limit is a 5-sigma limit, and a detection is a 5-sigma difference
-_REFERENCE_EPOCHS = 12  # visits stacked into each object's reference image (assumed)
+_REFERENCE_EPOCHS = 12  # first visits stacked into each object's reference image (assumed)
 # Near bright stars the subtraction leaves residuals that the real-bogus step and the masks reject: the share
 # of detections kept is _BRIGHT_KEPT_MIN + (1 - _BRIGHT_KEPT_MIN) / (1 + exp(-(mag - 15.5) / 0.6)), about 0.4
 # at 14 mag, 0.7 at 15.5 and 1 fainter than 17 (assumed).
@@ -68,18 +68,18 @@ def _noise(counts: np.ndarray) -> np.ndarray:
     return np.sqrt(np.maximum(counts, 0.0) + sky)
 
 
-def reference_mag(rng: np.random.Generator, obj: np.ndarray, mag: np.ndarray, n_objects: int) -> np.ndarray:
-    """Magnitude in the reference image: a median stack of a few of the object's own visits (in flux).
+def reference_mag(obj: np.ndarray, mag: np.ndarray, n_objects: int) -> np.ndarray:
+    """Magnitude in the reference image: a median stack (in flux) of the field's first visits.
 
-    A reference made at some epochs, rather than the long-term median, is what lets slow wanderers such as
-    AGN drift away from it and be detected. The median (as a clipped stack) keeps a flare or an outburst
-    caught at one of those epochs out of the reference. NaN for objects that were never visited.
+    A survey builds its reference images early and subtracts them from everything after (assumed for GOTO's
+    prototype), so slow wanderers such as AGN drift away from their reference and are seen more often as
+    the survey goes on. The median (as a clipped stack) keeps a flare or an outburst caught at one of those
+    epochs out of the reference. NaN for objects that were never visited.
     """
     counts = np.bincount(obj, minlength=n_objects)
     start = np.cumsum(counts) - counts
-    picks = start[:, None] + np.floor(rng.random((n_objects, _REFERENCE_EPOCHS)) * counts[:, None]).astype(
-        np.int64
-    )
+    first = np.minimum(np.arange(_REFERENCE_EPOCHS)[None, :], np.maximum(counts - 1, 0)[:, None])
+    picks = start[:, None] + first
     has = counts > 0
     out = np.full(n_objects, np.nan)
     flux = 10.0 ** (-0.4 * mag[picks[has]])  # (objects, epochs)

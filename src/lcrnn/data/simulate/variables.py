@@ -285,5 +285,5 @@ def variable_stars(
             dm[flat] = source.generate(Visits(rng, n, obj[flat], t[flat], phase0), source.params)
     m0 = m0 + quiescent_offset
     mag = m0[obj] + _VS_AMPLITUDE_SCALE * dm
-    reference = reference_mag(rng, obj, mag, n)
+    reference = reference_mag(obj, mag, n)
     return mag, reference, {"subtype": subtype, "base_mag": m0}
