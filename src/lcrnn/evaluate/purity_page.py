@@ -115,10 +115,11 @@ def describe_section(links: Sequence[str]) -> str:
 def auc_f1_sentence(m: Mapping[str, Any]) -> str:
     """Why this model's AUC and macro F1 disagree, in its own numbers (plain text).
 
-    The majority class is the most common one in the evaluated set; the rare class quoted is the one with the
-    lowest F1. When more of the majority are called that class than true members are found, its precision
-    holds the F1 down (probabilities tilted towards the rare classes, as the weighted losses leave them);
-    otherwise the rare class is seldom the most probable one and its recall does (calibrated probabilities).
+    The majority class is the most common one in the evaluated set. When more of the majority are called a
+    rare class than true members are found, that class's precision holds the F1 down (probabilities tilted
+    towards the rare classes, as the weighted losses leave them): the class with the most such calls is
+    quoted. Otherwise the rare class with the lowest F1 is seldom the most probable one, and its recall
+    holds the F1 down (calibrated probabilities).
     """
     classes, support = list(m["classes"]), list(m["support"])
     counts, report = m["confusion"]["counts"], m["classification_report"]
@@ -130,7 +131,11 @@ def auc_f1_sentence(m: Mapping[str, Any]) -> str:
     others = [c for c in range(len(classes)) if c != major and support[c] > 0]
     if not others:
         return text
-    rare = min(others, key=lambda c: report[classes[c]]["f1-score"] or 0.0)
+    polluted = [c for c in others if counts[major][c] > counts[c][c]]
+    if polluted:  # the precision story, the usual one under the weighted losses
+        rare = max(polluted, key=lambda c: counts[major][c])
+    else:
+        rare = min(others, key=lambda c: report[classes[c]]["f1-score"] or 0.0)
     name, big = classes[rare], classes[major]
     found, polluting = counts[rare][rare], counts[major][rare]
     called = sum(row[rare] for row in counts)

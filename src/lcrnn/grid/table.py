@@ -155,4 +155,4 @@ def _report(table: pd.DataFrame, data: Path, out: Path, progress: bool) -> None:
         models.append(model)
     survey = read_survey(data)
     build_report(models, survey.photometry, survey.objects, survey.galaxies, out, split="test",
-                 progress=progress)
+                 progress=progress, data=data)
