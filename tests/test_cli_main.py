@@ -88,3 +88,7 @@ def test_reproduce_runs_the_main_job_end_to_end(survey_dir, tmp_path):
     assert "Hand & Till AUC" in result.output
     assert (tmp_path / "main" / "report" / "report.html").is_file()
     assert (tmp_path / "main" / "describe" / "summary.json").is_file()
+    page = (tmp_path / "main" / "report" / "report.html").read_text(encoding="utf-8")
+    assert 'href="../describe/fig1_magnitudes.png"' in page  # the describe figures linked (issue 16)
+    run = json.loads((tmp_path / "main" / "report" / "metrics.json").read_text())["gru-focal"]["run"]
+    assert run["data"] == str(survey_dir) and run["seed"] == 0
