@@ -139,10 +139,14 @@ def test_cones_of_subnormal_size_are_answered_not_500(listed):
     client, _ = listed
     tiny = {"object_id": "tiny", "ra": 1e-200, "dec": 1e-200}  # a schema-valid position near (0, 0)
     assert client.post("/objects", json=tiny, headers=AUTH).status_code == 201
-    for ra, dec, radius in ((0.0, 0.0, 5e-324), (0.0, 1e-170, 1e-300), (359.999999, -1e-200, 1e-12)):
+    denormal = {"object_id": "denormal", "ra": 5e-324, "dec": -5e-324}
+    assert client.post("/objects", json=denormal, headers=AUTH).status_code == 201
+    for ra, dec, radius in ((0.0, 0.0, 5e-324), (0.0, 1e-170, 1e-300), (359.999999, -1e-200, 1e-12),
+                            (5e-324, 5e-324, 5e-324)):
         got = client.get("/conesearch", params={"ra": ra, "dec": dec, "radius": radius})
         assert got.status_code == 200, got.text  # found or not: separations below ~1e-95" are float noise
-    assert ids(client.get("/conesearch", params={"ra": 0.0, "dec": 0.0, "radius": 1.0})) == ["tiny"]
+    near = client.get("/conesearch", params={"ra": 0.0, "dec": 0.0, "radius": 1.0, "sort": "object_id"})
+    assert ids(near) == ["denormal", "tiny"]
 
 
 def check_cone(client, rows, ra, dec, radius, found):

@@ -176,12 +176,14 @@ def _separation(conn: Connection, o: Any, cone: Cone) -> sa.ColumnElement[float]
         )
         return getattr(sa.func, _SEPARATION_FN)(o.ra, o.dec, cone.ra, cone.dec, type_=sa.Double)
     f = sa.func
-    d0 = math.radians(cone.dec)
-    # PostgreSQL raises on float underflow, so a sine below 1e-100 (1e-100 rad, far below any astrometry)
-    # counts as 1e-100: each squared term stays above 1e-200 and its products with cosines representable.
-    half_ddec = f.greatest(f.abs(f.sin((f.radians(o.dec) - d0) / 2.0)), _TINY)
-    half_dra = f.greatest(f.abs(f.sin(f.radians(o.ra - cone.ra) / 2.0)), _TINY)
-    hav = half_ddec * half_ddec + max(math.cos(d0), _TINY) * f.greatest(f.cos(f.radians(o.dec)), _TINY) * (
+    # PostgreSQL raises on float underflow, so coordinates below 1e-100 deg count as 0 and a sine below 1e-100
+    # (far below any astrometry) as 1e-100: every product then stays representable.
+    ra0, dec0 = (0.0 if abs(v) < _TINY else v for v in (cone.ra, cone.dec))
+    ra, dec = (sa.case((f.abs(c) < _TINY, 0.0), else_=c) for c in (o.ra, o.dec))
+    d0 = math.radians(dec0)
+    half_ddec = f.greatest(f.abs(f.sin((f.radians(dec) - d0) / 2.0)), _TINY)
+    half_dra = f.greatest(f.abs(f.sin(f.radians(ra - ra0) / 2.0)), _TINY)
+    hav = half_ddec * half_ddec + max(math.cos(d0), _TINY) * f.greatest(f.cos(f.radians(dec)), _TINY) * (
         half_dra * half_dra)
     clipped = f.least(1.0, f.greatest(0.0, hav))
     return f.degrees(2 * f.asin(f.sqrt(clipped))) * 3600.0
