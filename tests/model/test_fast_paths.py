@@ -10,6 +10,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from lcrnn.model import MixedInputRNN, NetworkConfig, forward_padded
+from lcrnn.model.flat_step import NATIVE_MAX_BATCH, FlatStep, native_library
 from lcrnn.model.fused import gru_packed, lstm_packed
 
 SMALL = {"hidden": 16, "dense": 12}
@@ -161,6 +162,102 @@ def test_folded_step_follows_load_state_dict_assign():
         got, _ = model.step(x, model.initial_state(2), context)
         want, _ = other.step(x, other.initial_state(2), context)
     torch.testing.assert_close(got, want, atol=1e-6, rtol=1e-6)
+
+
+# --- the served step on flat state rows (lcrnn.model.flat_step) ------------------------------------------
+
+
+def flat_inputs(model: MixedInputRNN, n: int, seed: int):
+    gen = torch.Generator().manual_seed(seed)
+    size = (2 if model.config.rnn == "gru" else 4) * model.config.hidden
+    states = torch.randn(n, size, generator=gen) * 0.5
+    context = torch.randn(n, 3, generator=gen) if model.config.use_context else None
+    return torch.randn(n, 3, generator=gen), states, context
+
+
+def reference_step(model: MixedInputRNN, x, states, context):
+    with torch.inference_mode():
+        logits, new = model.step(x, tuple(states.split(model.config.hidden, dim=1)), context)
+    return logits, torch.cat(new, dim=1)
+
+
+def as_np(t):
+    return None if t is None else t.numpy()
+
+
+@pytest.mark.parametrize("kind", ["gru", "lstm"])
+@pytest.mark.parametrize("activation, use_context", [("sigmoid", True), ("elu", False), ("relu", True),
+                                                     ("tanh", True)])
+@pytest.mark.parametrize("n", [1, 5])
+def test_native_flat_step_equals_reference_step(kind, activation, use_context, n):
+    if native_library() is None:
+        pytest.skip("no C compiler here: FlatStep runs the torch step, which the next test checks")
+    torch.manual_seed(0)
+    model = MixedInputRNN(NetworkConfig(rnn=kind, activation=activation, use_context=use_context)).eval()
+    randomise_batchnorm(model)
+    step = FlatStep(model)
+    assert step.native
+    x, states, context = flat_inputs(model, n, seed=n)
+    before = states.clone()
+    logits, new = step(x.numpy(), states.numpy(), as_np(context))
+    want_logits, want_states = reference_step(model, x, states, context)
+    torch.testing.assert_close(logits, want_logits, atol=1e-5, rtol=1e-5)
+    np.testing.assert_allclose(new, want_states.numpy(), atol=1e-5, rtol=1e-5)
+    assert torch.equal(states, before)  # the caller's rows are not written
+
+
+@pytest.mark.parametrize("kind", ["gru", "lstm"])
+def test_flat_step_torch_path_and_large_batches_equal_reference(kind):
+    torch.manual_seed(0)
+    model = MixedInputRNN(NetworkConfig(rnn=kind, **SMALL)).eval()
+    randomise_batchnorm(model)
+    x, states, context = flat_inputs(model, NATIVE_MAX_BATCH + 3, seed=3)  # over the native batch limit
+    want_logits, want_states = reference_step(model, x, states, context)
+    for step in (FlatStep(model), FlatStep(model, native=False)):
+        logits, new = step(x.numpy(), states.numpy(), context.numpy())
+        torch.testing.assert_close(logits, want_logits, atol=1e-6, rtol=1e-6)
+        np.testing.assert_allclose(new, want_states.numpy(), atol=1e-6, rtol=1e-6)
+
+
+def test_flat_step_follows_weight_changes_and_replays_forward():
+    torch.manual_seed(0)
+    model = MixedInputRNN(NetworkConfig(**SMALL)).eval()
+    step = FlatStep(model)
+    values, _, context = random_batch(3, 6, seed=2)
+    step(values[:, 0].numpy(), np.zeros((3, 2 * SMALL["hidden"]), np.float32), context.numpy())  # old weights
+    randomise_batchnorm(model, seed=5)
+    with torch.no_grad():
+        model.rnn2.weight_hh_l0.mul_(1.5)
+    states = np.zeros((3, 2 * SMALL["hidden"]), np.float32)
+    for k in range(1, 7):
+        logits, states = step(values[:, k - 1].numpy(), states, context.numpy())
+        with torch.inference_mode():
+            want = model(values[:, :k], torch.full((3,), k), context)
+        torch.testing.assert_close(logits, want, atol=1e-5, rtol=1e-5)
+
+
+def test_native_kernel_off_or_uncompilable_falls_back_to_torch(monkeypatch, tmp_path, caplog):
+    torch.manual_seed(0)
+    model = MixedInputRNN(NetworkConfig(**SMALL)).eval()
+    x, states, context = flat_inputs(model, 2, seed=4)
+    want, _ = reference_step(model, x, states, context)
+    monkeypatch.setenv("LCRNN_CACHE_DIR", str(tmp_path))  # nothing compiled there yet
+    monkeypatch.setenv("CC", "/bin/false")  # a compiler that always fails
+    native_library.cache_clear()
+    try:
+        with caplog.at_level("WARNING"):
+            assert native_library() is None
+        assert "native step kernel unavailable" in caplog.text
+        monkeypatch.delenv("CC")
+        monkeypatch.setenv("LCRNN_NATIVE", "0")
+        native_library.cache_clear()
+        assert native_library() is None
+        step = FlatStep(model)
+        assert not step.native
+        logits, _ = step(x.numpy(), states.numpy(), context.numpy())
+        torch.testing.assert_close(logits, want, atol=1e-6, rtol=1e-6)
+    finally:
+        native_library.cache_clear()
 
 
 # --- streamed prediction ------------------------------------------------------------------------------------

@@ -94,13 +94,13 @@ def test_late_observation_rebuilds_state_from_stored_photometry(rnn, incremental
 def test_updates_of_many_objects_share_one_step_call_per_round(monkeypatch, incremental_factory):
     inc, _, photometry, objects = incremental_factory("gru")
     calls = []
-    original = inc.network.step
+    original = inc._advance  # one network step (native or torch) for every object in the round
 
-    def counting_step(x, state, context=None):
+    def counting_step(states, x, context):
         calls.append(x.shape[0])
-        return original(x, state, context)
+        return original(states, x, context)
 
-    monkeypatch.setattr(inc.network, "step", counting_step)
+    monkeypatch.setattr(inc, "_advance", counting_step)
     states = [ObjectState(context=c) for c in contexts_of(objects)]
     # Object i gets i + 1 new observations: rounds of 6, 5, 4, 3, 2, 1 objects.
     new = []

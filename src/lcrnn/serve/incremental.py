@@ -30,6 +30,8 @@ import torch
 from lcrnn.data.scaling import FeatureScaler
 from lcrnn.data.sequences import step_features
 from lcrnn.errors import LcrnnError
+from lcrnn.model.flat_step import FlatStep
+from lcrnn.model.network import MixedInputRNN
 from lcrnn.train.calibrate import output_description, probability_function
 from lcrnn.train.run_dir import TrainedModel
 
@@ -200,6 +202,8 @@ class IncrementalClassifier:
         self._sizes = [int(np.prod(s)) for s in self._shapes]
         self.state_size = int(sum(self._sizes))
         self._initial = self._flatten(one)[0]
+        # The paper's network steps on flat rows in one native call (lcrnn.model.flat_step); others via tensors.
+        self._flat = FlatStep(network) if isinstance(network, MixedInputRNN) else None
 
     @classmethod
     def from_trained(cls, model: TrainedModel, raw: bool = False,
@@ -272,9 +276,21 @@ class IncrementalClassifier:
         """
         n = int(np.asarray(states).shape[0])
         # The batch route's own arithmetic: step_features, then the fitted scaler (lcrnn.data).
-        x = torch.from_numpy(self.scaler.scale_steps(step_features(t_rel, mag, mag_err)))  # (n, 3)
+        x = self.scaler.scale_steps(step_features(t_rel, mag, mag_err))  # (n, 3)
+        ctx = self._scale_context(context, n)
+        return self._advance(states, x, None if ctx is None else ctx.numpy())
+
+    def _advance(
+        self, states: np.ndarray, x: np.ndarray, context: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`step` on scaled inputs ``x`` (n, 3) and scaled context (n, C): probabilities, new states."""
+        if self._flat is not None:
+            logits, new_states = self._flat(x, states, context)
+            with torch.inference_mode():
+                return self._probabilities(logits).numpy().copy(), new_states
+        ctx = None if context is None else torch.from_numpy(context)
         with torch.inference_mode():
-            logits, new_state = self.network.step(x, self._unflatten(states), self._scale_context(context, n))
+            logits, new_state = self.network.step(torch.from_numpy(x), self._unflatten(states), ctx)
             probs = self._probabilities(logits)
         return probs.numpy().copy(), self._flatten(new_state)
 
@@ -370,19 +386,21 @@ class IncrementalClassifier:
             if any(c is None for c, k in zip(contexts, steps) if k):
                 raise ModelMismatchError("An object without context reached a model that reads context.")
             width = next(len(c) for c in contexts if c is not None)
-            ctx_all = np.stack(
+            raw = np.stack(
                 [np.zeros(width, np.float32) if c is None else np.asarray(c, np.float32) for c in contexts]
             )
+            ctx_all = self.scaler.scale_context(raw)  # (jobs, C): scaled once, not once per round
+        # Every step's features scaled at once: the same elementwise arithmetic as step() does per round.
+        x_all = self.scaler.scale_steps(step_features(t_rel, mag, err))  # (jobs, max_steps, 3)
         states = np.zeros((n_jobs, self.state_size), np.float32)  # (jobs, state_size)
         for i, job in enumerate(jobs):
             states[i] = job.state0
         step_probs = np.zeros((n_jobs, max_steps, n_classes), np.float32)
         for r in range(max_steps):
-            idx = np.flatnonzero(steps > r)  # objects with an r-th step to take: one network call for all
+            # Objects with an r-th step to take: one network call for all (a slice when that is everyone).
+            idx = slice(None) if steps.min() > r else np.flatnonzero(steps > r)
             ctx = None if ctx_all is None else ctx_all[idx]
-            step_probs[idx, r], states[idx] = self.step(
-                states[idx], t_rel[idx, r], mag[idx, r], err[idx, r], ctx
-            )
+            step_probs[idx, r], states[idx] = self._advance(states[idx], x_all[idx, r], ctx)
         return step_probs, states
 
     def _update(self, obj: ObjectState, job: _Job, step_probs: np.ndarray, state: np.ndarray) -> Update:
