@@ -163,9 +163,13 @@ def test_a_worker_stores_each_alert_once_publishes_batch_probabilities_and_dead_
     schema = ztf_schema()
     avsc = tmp_path / "alert.avsc"  # the writer's schema, for the single-object messages
     avsc.write_text(fastavro.schema.to_parsing_canonical_form(schema.parsed))
-    packets = list(alert_packets(photometry, objects, schema))
+    first = photometry.iloc[0]  # and a g-band detection of one object, between its r-band ones: skipped
+    g_band = pd.DataFrame({"object_id": [first.object_id], "mjd": [first.mjd + 0.5], "mag": [18.0],
+                           "mag_err": [0.1], "band": ["g"]})
+    every = list(alert_packets(pd.concat([photometry, g_band]), objects, schema))
     values = [(p["objectId"].encode(), encode_alert(p, schema, "single-object" if k % 2 else "container"))
-              for k, p in enumerate(packets)]
+              for k, p in enumerate(every)]
+    packets = [p for p in every if p["candidate"]["fid"] == 2]
     broken = {**packets[3], "candidate": {**packets[3]["candidate"], "sigmapsf": float("nan"), "candid": 1}}
     values += [(b"junk", b"not an alert"), (b"x", encode_alert(broken, schema)), values[5]]  # and a re-sent alert
     topic = f"alerts-{uuid.uuid4().hex[:8]}"
@@ -187,13 +191,15 @@ def test_a_worker_stores_each_alert_once_publishes_batch_probabilities_and_dead_
         service.store.close()
 
     assert stats.dead_lettered == {"undecodable": 1, "invalid_field": 1}
-    assert (stats.messages, stats.alerts) == (len(values), len(packets) + 1)
+    assert (stats.messages, stats.alerts) == (len(values), len(every) + 1)
+    assert stats.other_band == sum(e["fid"] == 1 for p in every for e in [p["candidate"], *(p["prv_candidates"] or [])])
     assert stored["objects"] == 30 and stored["observations"] == len(packets) == len(photometry)
     assert sorted(alert_ids) == sorted(str(p["candid"]) for p in packets)  # each alert stored exactly once
 
-    outputs = [json.loads(m.value()) for m in read_topic(broker, f"{topic}.out", len(packets) + 1)]
-    assert len(outputs) == len(packets) + 1  # the re-sent alert is published again, the same
-    assert len({o["alert_id"] for o in outputs}) == len(packets)
+    outputs = [json.loads(m.value()) for m in read_topic(broker, f"{topic}.out", len(every) + 1)]
+    assert len(outputs) == len(every) + 1  # the re-sent alert is published again, the same
+    assert len({o["alert_id"] for o in outputs}) == len(every)
+    assert [o["band"] for o in outputs].count("g") == 1  # its classification: the r-band detections before it
     clf = Classifier.load(run)
     cat = pd.read_parquet(galaxies)
     batch = {k: clf.predict_proba(photometry, objects[objects.object_id.isin(chosen)], cat, first_n=k)

@@ -57,7 +57,15 @@ def classification_messages(service: Any, alerts: Sequence[AlertRef], model: dic
     """One message per alert, from the store's history of its object (see the module notes)."""
     store = service.store
     classes = list(service.model.classes)
-    history = _history(store, sorted({a.object_id for a in alerts}))
+    if not alerts:
+        return []
+    # The rows at the alerts' own times first (a poll's alerts span little time; an object's history may span
+    # years); the whole history only of objects with an alert whose detection the store did not take.
+    history = _history(store, sorted({a.object_id for a in alerts}),
+                       (min(a.mjd for a in alerts) - _TOL, max(a.mjd for a in alerts) + _TOL))
+    missing = sorted({a.object_id for a in alerts if not _has(history.get(a.object_id), a.mjd)})
+    if missing:
+        history.update(_history(store, missing))
     out = []
     for alert in alerts:
         steps, times, probs = history.get(alert.object_id, ([], [], []))
@@ -73,13 +81,26 @@ def classification_messages(service: Any, alerts: Sequence[AlertRef], model: dic
     return out
 
 
-def _history(store: Any, object_ids: list[str]) -> dict[str, tuple[list[int], list[float], list[list[float]]]]:
-    """Each object's history rows in step order: steps, times and probabilities (the model's class order)."""
+def _has(rows: tuple[list[int], list[float], list[list[float]]] | None, mjd: float) -> bool:
+    """Whether ``rows`` hold the history row of a detection at ``mjd``."""
+    if rows is None:
+        return False
+    k = bisect.bisect_right(rows[1], mjd + _TOL)
+    return k > 0 and rows[1][k - 1] >= mjd - _TOL
+
+
+def _history(
+    store: Any, object_ids: list[str], window: tuple[float, float] | None = None
+) -> dict[str, tuple[list[int], list[float], list[list[float]]]]:
+    """Each object's history rows (within ``window`` of times when given) in step order: steps, times and
+    probabilities (the model's class order)."""
     h = store.history.c
     rows: dict[str, list[tuple[int, float, list[float]]]] = defaultdict(list)
     with read_connection(store.engine) as conn:
         for chunk in chunks(object_ids):
             q = sa.select(h.object_id, h.step, h.mjd, h.probabilities).where(h.object_id.in_(chunk))
+            if window is not None:
+                q = q.where(h.mjd.between(*window))
             for oid, step, mjd, probs in conn.execute(q):
                 rows[oid].append((step, mjd, probs))
     out = {}

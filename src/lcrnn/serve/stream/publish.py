@@ -89,6 +89,12 @@ class Publisher:
         if failures:
             raise DeliveryError(f"{len(failures)} output message(s) not delivered: {'; '.join(failures[:3])}")
 
+    def close(self) -> None:
+        """Send what is queued and let the producer go (its connections close now, not at interpreter exit)."""
+        if self.producer is not None:
+            self.producer.flush(self.flush_timeout_s)
+            self.producer = None
+
     def _done(self, err: Any, msg: Any) -> None:
         if err is not None:
             self._failures.append(f"{msg.topic()}: {err}")

@@ -88,6 +88,7 @@ class StreamWorker:
                     last_line = now
         finally:
             self.consumer.close()  # leaves the group: its partitions go to the others at once
+            self.publisher.close()
             log.info("stream: stopped after %s", self.stats.line())
         return self.stats
 
