@@ -113,7 +113,9 @@ def _store(service: Any, decoded: list[tuple[Incoming, list[Any]]]) -> BatchOutc
     [(_, detections, limits)] = in_service_bands([(None, batch.detections, batch.upper_limits)], service, "drop",
                                                  skipped)
     outcome.other_band = skipped.dropped.get("detections.other_band", 0)
-    detections = detections.sort_values("mjd", kind="stable")  # in time order: rebuilds stay rare
+    # A detection rides in every later alert of its object for 30 days: once per poll is enough (the store
+    # would find the others repeats, at a cost that grows with the rows).
+    detections = detections.drop_duplicates(["object_id", "band", "mjd"]).sort_values("mjd", kind="stable")
     limits = limits if limits is not None and len(limits) else None
     result = service.observe(detections, upper_limits=limits)
     outcome.accepted, outcome.duplicates, outcome.upper_limits = result.accepted, result.duplicates, result.upper_limits
