@@ -8,7 +8,8 @@ crash (its offsets not yet committed) changes nothing it had already stored.
 
 A message is dead-lettered when it does not decode (:mod:`~lcrnn.serve.stream.packets`), or when any of its
 alerts is refused (a missing field, a value the data layer's rules refuse, a position far from its object's);
-the good alerts of such a message are stored. When the store refuses a whole batch for a reason the checks
+the good alerts of such a message (ZTF sends one alert per message) are stored, and published only when the
+message is replayed from the dead-letter topic once fixed. When the store refuses a whole batch for a reason the checks
 before it did not see, the messages are retried one by one and only those the store refuses are dead-lettered.
 A database that fails is not the messages' fault: that error stops the worker, offsets uncommitted.
 """
