@@ -112,3 +112,22 @@ def test_periods_cluster_where_each_class_is_found(name, median, bounds):
     period = Visits(rng, 20_000, np.arange(20_000), np.zeros(20_000), rng.random(20_000)).period(spec)
     assert np.median(period) == pytest.approx(median, rel=0.03)
     assert period.min() >= bounds[0] and period.max() <= bounds[1]
+
+
+def test_slow_agn_drift_away_from_an_early_reference_and_are_seen_more_as_the_survey_goes_on():
+    # The reference image is a stack of the first visits, so a damped random walk with tau ~200 d wanders off
+    # it: detections are rarer just after the reference epochs than a year later.
+    from lcrnn.data.simulate.agn import agn
+    from lcrnn.data.simulate.photometry import observe
+
+    config = SimulationConfig(agn_mix={"Seyfert": 1.0})
+    rng = np.random.default_rng(8)
+    n, step = 600, 5.0
+    t_one = config.start_mjd + np.arange(0.0, 595.0, step)
+    obj, t = np.repeat(np.arange(n), t_one.size), np.tile(t_one, n)
+    mag, reference, _ = agn(rng, n, obj, t, config)
+    detected, _, _ = observe(rng, config, mag, np.full(t.size, config.depth_mag), reference[obj])
+    days = t - config.start_mjd
+    early = detected[(days >= 60) & (days < 160)].mean()  # just after the 12 reference visits
+    late = detected[days >= 400].mean()
+    assert late > 1.5 * early
