@@ -11,6 +11,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 from lcrnn.model import MixedInputRNN, NetworkConfig, forward_padded
 from lcrnn.model.flat_step import NATIVE_MAX_BATCH, FlatStep, native_library
+from lcrnn.model import fused
 from lcrnn.model.fused import gru_packed, lstm_packed
 
 SMALL = {"hidden": 16, "dense": 12}
@@ -162,6 +163,25 @@ def test_folded_step_follows_load_state_dict_assign():
         got, _ = model.step(x, model.initial_state(2), context)
         want, _ = other.step(x, other.initial_state(2), context)
     torch.testing.assert_close(got, want, atol=1e-6, rtol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["gru", "lstm"])
+def test_native_eval_gates_equal_torch_gates_even_saturated(kind, monkeypatch):
+    """The eval loop's C gate kernel (fast exp/tanh) against torch's element-wise calls, saturated units too."""
+    if native_library() is None:
+        pytest.skip("no C compiler here: the eval loop runs the torch element-wise calls")
+    torch.manual_seed(0)
+    layer = (nn.GRU if kind == "gru" else nn.LSTM)(3, 16)
+    fn = gru_packed if kind == "gru" else lstm_packed
+    values, lengths, _ = random_batch(9, 7, seed=3)
+    packed = pack_padded_sequence(values * 20, lengths, batch_first=True, enforce_sorted=False)
+    weights = (layer.weight_ih_l0, layer.weight_hh_l0, layer.bias_ih_l0, layer.bias_hh_l0)
+    with torch.no_grad():
+        native = fn(packed.data, packed.batch_sizes, *weights)
+        monkeypatch.setattr(fused, "_eval_kernels", lambda x, keep: None)
+        reference = fn(packed.data, packed.batch_sizes, *weights)
+    assert reference.abs().max() > 0.95  # saturated units are in there
+    torch.testing.assert_close(native, reference, atol=2e-6, rtol=1e-5)
 
 
 # --- the served step on flat state rows (lcrnn.model.flat_step) ------------------------------------------

@@ -13,88 +13,19 @@ beats row-by-row matrix-vector products). Both give the reference's numbers to f
 from __future__ import annotations
 
 import ctypes
-import hashlib
-import logging
-import os
-import platform
-import shutil
-import subprocess
-import tempfile
 import threading
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import torch
 
+from lcrnn.model.native import address as _address
+from lcrnn.model.native import native_library
 from lcrnn.model.network import MixedInputRNN
 
 __all__ = ["NATIVE_MAX_BATCH", "FlatStep", "native_library"]
 
-log = logging.getLogger(__name__)
-
 NATIVE_MAX_BATCH = 16  # above this many objects one torch GEMM per layer beats per-row matrix-vector products
-_SOURCE = Path(__file__).with_name("native_step.c")
 _ACT_CODES = {"sigmoid": 0, "relu": 1, "tanh": 2, "elu": 3}
-
-
-def _cpu_key() -> str:
-    """What the compiled kernel depends on: source, compiler flags' target (this CPU's features), platform."""
-    flags = ""
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-        flags = next((ln for ln in lines if ln.startswith("flags")), "")
-    except OSError:
-        pass
-    text = _SOURCE.read_bytes() + flags.encode() + platform.machine().encode()
-    return hashlib.sha256(text).hexdigest()[:16]
-
-
-def _compile(target: Path) -> None:
-    """Compile the kernel into ``target`` atomically (a half-written library is never loaded)."""
-    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
-    if compiler is None:
-        raise OSError("no C compiler (cc, gcc) on PATH")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
-    os.close(fd)
-    try:
-        cmd = [compiler, "-O3", "-march=native", "-fno-math-errno", "-shared", "-fPIC", "-o", tmp, str(_SOURCE),
-               "-lm"]
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-        if done.returncode != 0:
-            raise OSError(f"{' '.join(cmd)} failed: {done.stderr.strip()[:500]}")
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-@lru_cache(maxsize=1)
-def native_library() -> ctypes.CDLL | None:
-    """The compiled step kernel, or None (no compiler, ``LCRNN_NATIVE=0``, or it failed: logged once).
-
-    Cached under ``$LCRNN_CACHE_DIR`` (default ``~/.cache/lcrnn``), one file per source and CPU.
-    """
-    if os.environ.get("LCRNN_NATIVE", "1") == "0":
-        return None
-    cache = Path(os.environ.get("LCRNN_CACHE_DIR") or Path.home() / ".cache" / "lcrnn")
-    target = cache / f"native_step-{_cpu_key()}.so"
-    try:
-        if not target.exists():
-            _compile(target)
-        lib = ctypes.CDLL(str(target))
-    except (OSError, subprocess.SubprocessError) as exc:
-        log.warning("lcrnn: native step kernel unavailable (%s); using the torch step", exc)
-        return None
-    lib.lcrnn_step.restype = ctypes.c_int
-    pointer = ctypes.c_void_p
-    lib.lcrnn_step.argtypes = [pointer, pointer, ctypes.c_int, pointer, pointer, pointer, pointer, pointer, pointer]
-    return lib
-
-
-def _address(a: np.ndarray) -> int:
-    return a.__array_interface__["data"][0]
 
 
 class FlatStep:

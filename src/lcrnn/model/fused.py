@@ -16,8 +16,12 @@ drawn on the rows included. Gate orders and equations are PyTorch's: GRU ``(r, z
 
 from __future__ import annotations
 
+import ctypes
+
 import torch
 from torch import Tensor
+
+from lcrnn.model.native import native_library
 
 __all__ = ["gru_packed", "last_rows", "lstm_packed", "previous_rows"]
 
@@ -61,6 +65,13 @@ def _hprev(out: Tensor, first: int, prev: Tensor) -> Tensor:
     return torch.cat([out.new_zeros(first, out.shape[1]), out[prev]])
 
 
+def _eval_kernels(x: Tensor, keep: bool) -> ctypes.CDLL | None:
+    """The C gate kernels for an eval-mode (no saved gates) float32 CPU loop, else None (torch ops)."""
+    if keep or x.device.type != "cpu" or x.dtype != torch.float32:
+        return None
+    return native_library()
+
+
 # --- GRU ------------------------------------------------------------------------------------------------
 
 
@@ -78,10 +89,17 @@ def _gru_loop(
     h = x.new_zeros(sizes[0], hidden)  # (B, H)
     start = 0
     h2 = 2 * hidden
+    kernels = _eval_kernels(x, keep)
     for bs in sizes:
         end = start + bs
         hp = h[:bs]  # rows are sorted by length: the first bs light curves are the ones still running
         gi_t = gi[start:end]
+        if kernels is not None:  # eval: the five element-wise calls below in one pass of C, same equations
+            gh = torch.addmm(b_hh, hp, w_hh_t)
+            h = out[start:end]
+            kernels.lcrnn_gru_gates(bs, hidden, gi_t.data_ptr(), gh.data_ptr(), hp.data_ptr(), h.data_ptr())
+            start = end
+            continue
         if keep:
             gh = torch.addmm(b_hh, hp, w_hh_t, out=gh_all[start:end])
             rz = torch.sigmoid(gi_t[:, :h2] + gh[:, :h2], out=rz_all[start:end])
@@ -172,12 +190,22 @@ def _lstm_loop(
     n_rows, hidden = x.shape[0], w_hh.shape[1]
     gi = torch.addmm(b_ih + b_hh, x, w_ih.t())  # (N, 4H): both biases enter the gates additively
     out = x.new_empty(n_rows, hidden)  # (N, H)
-    act_all = x.new_empty(n_rows, 4 * hidden)  # (N, 4H) activated i, f, g, o
     c_all = x.new_empty(n_rows, hidden)  # (N, H) cell state
-    tc_all = x.new_empty(n_rows, hidden)  # (N, H) tanh(cell)
     w_hh_t = w_hh.t()
     h = x.new_zeros(sizes[0], hidden)
     c = x.new_zeros(sizes[0], hidden)
+    kernels = _eval_kernels(x, keep)
+    if kernels is not None:  # eval: gate arithmetic in one pass of C per step, same equations
+        start = 0
+        for bs in sizes:
+            end = start + bs
+            g = torch.addmm(gi[start:end], h[:bs], w_hh_t)  # (bs, 4H) pre-activations
+            cp, h, c = c[:bs], out[start:end], c_all[start:end]
+            kernels.lcrnn_lstm_gates(bs, hidden, g.data_ptr(), cp.data_ptr(), h.data_ptr(), c.data_ptr())
+            start = end
+        return (out,)
+    act_all = x.new_empty(n_rows, 4 * hidden)  # (N, 4H) activated i, f, g, o
+    tc_all = x.new_empty(n_rows, hidden)  # (N, H) tanh(cell)
     h2, h3 = 2 * hidden, 3 * hidden
     start = 0
     for bs in sizes:
