@@ -5,7 +5,10 @@ For the paper's network (eval mode, GRU 150 / dense 200) it times, in the same p
 * step, 1 object: ``model.step`` under ``torch.inference_mode`` (BN folded into the next linear maps);
 * full re-run, 1 object: the model's forward over the k observations seen so far (what a service without
   carried state must do), and the naive padded 30-step ``forward_padded``;
-* step, many objects: one batched ``step`` for N objects at once, per object.
+* step, many objects: one batched ``step`` for N objects at once, per object;
+* the served path (issue 18): ``IncrementalClassifier.step`` and ``update_many`` for one object with one new
+  observation, calibrated probabilities included, through the native kernel (lcrnn.model.flat_step) and with
+  ``LCRNN_NATIVE=0``'s torch step.
 
     python benchmarks/incremental.py --history 10 --batch 10000 --threads 1
 """
@@ -16,9 +19,16 @@ import argparse
 import os
 import time
 
+import numpy as np
 import torch
 
 from lcrnn.model import MixedInputRNN, NetworkConfig, forward_padded
+from lcrnn.model.calibration import Calibration
+from lcrnn.model.flat_step import FlatStep
+from lcrnn.serve.incremental import IncrementalClassifier, ObjectState, Photometry
+
+SCALER = {"mean": [10.0, 18.0, 0.1], "std": [20.0, 1.5, 0.05], "context_mean": [100.0, 0.0, 50.0],
+          "context_std": [50.0, 30.0, 40.0]}
 
 
 def per_call(fn, repeats: int) -> tuple[float, float]:
@@ -47,7 +57,7 @@ def main() -> None:
     k = args.history
     print(f"history {k} observations; batch {args.batch}; {torch.get_num_threads()} threads; load average "
           f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    print(f"{'rnn':<5} {'what':<34} {'us wall':>10} {'us CPU':>10} {'re-run/this (CPU)':>18}")
+    print(f"{'rnn':<5} {'what':<40} {'us wall':>10} {'us CPU':>10} {'re-run/this (CPU)':>18}")
     for rnn in args.rnn:
         bench(rnn, args)
 
@@ -75,9 +85,27 @@ def bench(rnn: str, args: argparse.Namespace) -> None:
         ]
         wall, cpu = per_call(lambda: model.step(big_x, big_state, big_ctx), max(3, args.repeats // 200))
         rows.append((f"batched step, per object (N={args.batch})", (wall / args.batch, cpu / args.batch)))
+    rows += served_rows(model, args.repeats)
     base_cpu = rows[0][1][1]
     for name, (wall, cpu) in rows:
-        print(f"{rnn:<5} {name:<34} {wall:>10.1f} {cpu:>10.2f} {base_cpu / cpu:>17.1f}x", flush=True)
+        print(f"{rnn:<5} {name:<40} {wall:>10.1f} {cpu:>10.2f} {base_cpu / cpu:>17.1f}x", flush=True)
+
+
+def served_rows(model: MixedInputRNN, repeats: int) -> list[tuple[str, tuple[float, float]]]:
+    """One object, one new observation, through the serving classifier (calibrated), native and torch steps."""
+    calibration = Calibration(temperature=1.3, offsets=(0.1, -0.2, 0.1), priors=(0.9, 0.05, 0.05))
+    inc = IncrementalClassifier(model, SCALER, ("VS", "SN", "AGN"), probabilities=calibration.probabilities)
+    context = np.array([120.0, 10.0, 30.0])
+    [first] = inc.update_many([ObjectState(context=context)], [Photometry.of([59000.1], [18.2], [0.05])])
+    new = Photometry.of([59001.1], [18.3], [0.05])
+    states, args = first.state.state[None], (np.array([1.0]), np.array([18.3]), np.array([0.05]), context[None])
+    rows = []
+    for name, flat in (("native", inc._flat), ("torch", FlatStep(model, native=False))):
+        inc._flat = flat
+        rows.append((f"served step, 1 object ({name})", per_call(lambda: inc.step(states, *args), repeats)))
+        rows.append((f"served update_many, 1 object ({name})",
+                     per_call(lambda: inc.update_many([first.state], [new]), repeats)))
+    return rows
 
 
 if __name__ == "__main__":

@@ -148,3 +148,21 @@ def test_unsorted_or_repeated_times_are_refused(incremental_factory):
             inc.update_many([state], [bad])
     [u] = inc.update_many([state], [Photometry.of([2.0, 1.0], [18.0, 18.1], [0.1, 0.1])])  # .of sorts
     assert u.state.first_mjd == 1.0 and u.state.n_obs == 2
+
+
+@pytest.mark.parametrize("rnn", ["gru", "lstm"])
+def test_one_object_one_observation_calls_equal_the_batched_rounds(rnn, incremental_factory):
+    """The served shortcut (one object, one new detection) gives the padded rounds' numbers, state included."""
+    inc, _, photometry, objects = incremental_factory(rnn)
+    curves = [photometry[photometry.object_id == oid].sort_values("mjd").iloc[:5] for oid in objects.object_id]
+    together = inc.update_many([ObjectState(context=c) for c in contexts_of(objects)],
+                               [Photometry.of(c.mjd, c.mag, c.mag_err) for c in curves])
+    for i, (curve, context) in enumerate(zip(curves, contexts_of(objects))):
+        state, rows = ObjectState(context=context), []
+        for k in range(len(curve)):
+            [u] = inc.update_many([state], [Photometry.of(curve.mjd.iloc[k:k + 1], curve.mag.iloc[k:k + 1],
+                                                          curve.mag_err.iloc[k:k + 1])])
+            state = u.state
+            rows.append(u.history[0])
+        np.testing.assert_allclose(np.stack(rows), together[i].history, atol=1e-6, rtol=0)
+        np.testing.assert_allclose(state.state, together[i].state.state, atol=1e-6, rtol=0)

@@ -367,6 +367,8 @@ class IncrementalClassifier:
 
         Returns the probabilities after each step, shape (jobs, max_steps, n_classes), and the final states.
         """
+        if len(jobs) == 1 and jobs[0].n_steps == 1:
+            return self._run_one(jobs[0])
         n_jobs, n_classes = len(jobs), len(self.classes)
         steps = np.array([job.n_steps for job in jobs], dtype=np.int64)
         max_steps = int(steps.max(initial=0))
@@ -402,6 +404,18 @@ class IncrementalClassifier:
             ctx = None if ctx_all is None else ctx_all[idx]
             step_probs[idx, r], states[idx] = self._advance(states[idx], x_all[idx, r], ctx)
         return step_probs, states
+
+    def _run_one(self, job: _Job) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_run` for the usual served call, one object and one step: the same arithmetic, no padding."""
+        seq = job.seq
+        x = self.scaler.scale_steps(step_features(seq.mjd[:1] - job.t_first, seq.mag[:1], seq.mag_err[:1]))
+        ctx = None
+        if self.uses_context:
+            if job.context is None:
+                raise ModelMismatchError("An object without context reached a model that reads context.")
+            ctx = self.scaler.scale_context(np.asarray(job.context, np.float32).reshape(1, -1))
+        probs, states = self._advance(np.asarray(job.state0, np.float32).reshape(1, -1), x, ctx)
+        return probs[:, None], states  # (1, 1, n_classes), (1, state_size)
 
     def _update(self, obj: ObjectState, job: _Job, step_probs: np.ndarray, state: np.ndarray) -> Update:
         """An object's new state and history rows from the probabilities after each step it took."""
