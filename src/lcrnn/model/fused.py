@@ -67,7 +67,14 @@ def _hprev(out: Tensor, first: int, prev: Tensor) -> Tensor:
 
 def _eval_kernels(x: Tensor, keep: bool) -> ctypes.CDLL | None:
     """The C gate kernels for an eval-mode (no saved gates) float32 CPU loop, else None (torch ops)."""
-    if keep or x.device.type != "cpu" or x.dtype != torch.float32:
+    if keep:
+        return None
+    return _kernels(x)
+
+
+def _kernels(x: Tensor) -> ctypes.CDLL | None:
+    """The C gate kernels for a float32 CPU loop, else None (torch ops: float64 gradcheck, CUDA)."""
+    if x.device.type != "cpu" or x.dtype != torch.float32:
         return None
     return native_library()
 
@@ -90,6 +97,7 @@ def _gru_loop(
     start = 0
     h2 = 2 * hidden
     kernels = _eval_kernels(x, keep)
+    train_kernels = _kernels(x) if keep else None
     for bs in sizes:
         end = start + bs
         hp = h[:bs]  # rows are sorted by length: the first bs light curves are the ones still running
@@ -98,6 +106,14 @@ def _gru_loop(
             gh = torch.addmm(b_hh, hp, w_hh_t)
             h = out[start:end]
             kernels.lcrnn_gru_gates(bs, hidden, gi_t.data_ptr(), gh.data_ptr(), hp.data_ptr(), h.data_ptr())
+            start = end
+            continue
+        if keep and train_kernels is not None:  # training: the same pass, keeping the gates for backward
+            gh = torch.addmm(b_hh, hp, w_hh_t, out=gh_all[start:end])
+            h = out[start:end]
+            train_kernels.lcrnn_gru_gates_keep(bs, hidden, gi_t.data_ptr(), gh.data_ptr(), hp.data_ptr(),
+                                               h.data_ptr(), rz_all[start:end].data_ptr(),
+                                               n_all[start:end].data_ptr())
             start = end
             continue
         if keep:

@@ -84,6 +84,8 @@ def native_library() -> ctypes.CDLL | None:
     lib.lcrnn_step.argtypes = [pointer, pointer, size, pointer, pointer, pointer, pointer, pointer, pointer]
     lib.lcrnn_gru_gates.restype = None
     lib.lcrnn_gru_gates.argtypes = [size, size, pointer, pointer, pointer, pointer]
+    lib.lcrnn_gru_gates_keep.restype = None
+    lib.lcrnn_gru_gates_keep.argtypes = [size, size, pointer, pointer, pointer, pointer, pointer, pointer]
     lib.lcrnn_lstm_gates.restype = None
     lib.lcrnn_lstm_gates.argtypes = [size, size, pointer, pointer, pointer, pointer]
     return lib

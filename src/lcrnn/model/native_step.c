@@ -169,3 +169,24 @@ void lcrnn_lstm_gates(int bs, int hid, const float *restrict g, const float *res
         }
     }
 }
+
+/* lcrnn_gru_gates for training: also keeps the reset and update gates rz (bs, 2H) and the candidate n (bs, H)
+ * that the hand-written backward pass of lcrnn.model.fused reads. */
+void lcrnn_gru_gates_keep(int bs, int hid, const float *restrict gi, const float *restrict gh,
+                          const float *restrict hp, float *restrict out, float *restrict rz,
+                          float *restrict n_out) {
+    for (int row = 0; row < bs; row++) {
+        const float *a = gi + (size_t)row * 3 * hid, *b = gh + (size_t)row * 3 * hid;
+        const float *h = hp + (size_t)row * hid;
+        float *o = out + (size_t)row * hid, *g = rz + (size_t)row * 2 * hid, *nn = n_out + (size_t)row * hid;
+        for (int j = 0; j < hid; j++) {
+            const float r = sigmoidf(a[j] + b[j]);
+            const float z = sigmoidf(a[hid + j] + b[hid + j]);
+            const float n = tanh_fast(a[2 * hid + j] + r * b[2 * hid + j]);
+            g[j] = r;
+            g[hid + j] = z;
+            nn[j] = n;
+            o[j] = n + z * (h[j] - n);
+        }
+    }
+}
