@@ -100,7 +100,7 @@ def fit_calibration(logits: torch.Tensor, labels: torch.Tensor, n_classes: int, 
     optimiser.step(loss)
     centred = (offsets - offsets.mean()).detach()
     priors = (counts / counts.sum()).tolist()
-    return Calibration(temperature=float(log_t.exp()), offsets=tuple(float(v) for v in centred),
+    return Calibration(temperature=float(log_t.detach().exp()), offsets=tuple(float(v) for v in centred),
                        priors=tuple(priors), n_fit=int(len(labels)))
 
 
