@@ -6,7 +6,7 @@ survey's own class priors, and prints for each the top-label expected calibratio
 accuracy and mean confidence, and each rare class's purity at completeness >= 0.5.
 
     lcrnn simulate --out data/sim-seed1 --seed 1
-    python benchmarks/calibration_check.py --model runs/quick/gru_focal --data data/sim-seed1
+    python benchmarks/calibration_check.py --model runs/quick/gru-focal --data data/sim-seed1
 """
 
 from __future__ import annotations
