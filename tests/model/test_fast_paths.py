@@ -261,6 +261,7 @@ def test_native_kernel_off_or_uncompilable_falls_back_to_torch(monkeypatch, tmp_
     model = MixedInputRNN(NetworkConfig(**SMALL)).eval()
     x, states, context = flat_inputs(model, 2, seed=4)
     want, _ = reference_step(model, x, states, context)
+    monkeypatch.delenv("LCRNN_NATIVE", raising=False)
     monkeypatch.setenv("LCRNN_CACHE_DIR", str(tmp_path))  # nothing compiled there yet
     monkeypatch.setenv("CC", "/bin/false")  # a compiler that always fails
     native_library.cache_clear()
