@@ -357,20 +357,27 @@ def build_report(
                 tsne_samples, tsne_split, n_obs_values, seed, bar, data,
             )  # fmt: skip
         bar.set_description("writing report")
-        no_context = [n for n in names if not results[n]["use_context"]]
-        curves = {n: results[n]["auc_vs_n_obs"] for n in names}
-        left = {n: results[n]["objects_by_n_obs"] for n in names}
-        figures.save_figure(
-            add_objects_left(figures.plot_auc_vs_n_obs(curves, highlight=no_context), left),
-            out_dir / "auc_vs_n_obs.png",
-        )
-        with open(out_dir / "metrics.json", "w", encoding="utf-8") as fh:
-            json.dump(results, fh, indent=1, allow_nan=False)
-        page = render_html(results, split, describe_links(describe, out_dir))
-        if audit is not None:
-            from lcrnn.evaluate.audit_page import add_audit_to_report
-
-            page = add_audit_to_report(page, audit, results, out_dir)
-        (out_dir / "report.html").write_text(page, encoding="utf-8")
+        _write_report(results, out_dir, split, audit, describe)
         bar.update()
     return results
+
+
+def _write_report(results: dict[str, dict[str, Any]], out_dir: Path, split: str, audit: Any,
+                  describe: str | Path | None) -> None:
+    """The figure that compares the models, ``metrics.json`` and ``report.html`` (with the audit, if any)."""
+    names = list(results)
+    no_context = [n for n in names if not results[n]["use_context"]]
+    curves = {n: results[n]["auc_vs_n_obs"] for n in names}
+    left = {n: results[n]["objects_by_n_obs"] for n in names}
+    figures.save_figure(
+        add_objects_left(figures.plot_auc_vs_n_obs(curves, highlight=no_context), left),
+        out_dir / "auc_vs_n_obs.png",
+    )
+    with open(out_dir / "metrics.json", "w", encoding="utf-8") as fh:
+        json.dump(results, fh, indent=1, allow_nan=False)
+    page = render_html(results, split, describe_links(describe, out_dir))
+    if audit is not None:
+        from lcrnn.evaluate.audit_page import add_audit_to_report
+
+        page = add_audit_to_report(page, audit, results, out_dir)
+    (out_dir / "report.html").write_text(page, encoding="utf-8")

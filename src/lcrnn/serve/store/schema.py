@@ -45,31 +45,7 @@ def define_tables(prefix: str) -> StoreTables:
         meta=sa.Table(
             f"{p}meta", md, sa.Column("key", sa.String(64), primary_key=True), sa.Column("value", sa.Text)
         ),
-        objects=sa.Table(
-            f"{p}objects",
-            md,
-            sa.Column("object_id", sa.String(128), primary_key=True),
-            sa.Column("ra", sa.Double, nullable=False),
-            sa.Column("dec", sa.Double, nullable=False),
-            sa.Column("gal_l", sa.Double),
-            sa.Column("gal_b", sa.Double),
-            sa.Column("galaxy_dist_arcsec", sa.Double),
-            sa.Column("n_obs", sa.Integer, nullable=False, default=0),
-            sa.Column("first_mjd", sa.Double),
-            sa.Column("last_mjd", sa.Double),
-            sa.Column("state", sa.LargeBinary),  # float32 recurrent state, IncrementalClassifier layout
-            sa.Column("probabilities", sa.JSON),  # {class: probability}
-            sa.Column("leading_class", sa.String(64)),
-            sa.Column("leading_prob", sa.Double),
-            sa.Column("created_at", sa.Double, nullable=False),
-            sa.Column("updated_at", sa.Double, nullable=False),
-            sa.Index(f"{p}ix_objects_updated", "updated_at"),
-            # The vetting list's orders and the cone's prefilter (lcrnn.serve.store.search).
-            sa.Index(f"{p}ix_objects_dec_ra", "dec", "ra"),
-            *(sa.Index(f"{p}ix_objects_{key}", key, "object_id")  # the id breaks ties
-              for key in ("last_mjd", "first_mjd", "n_obs", "leading_prob")),
-            sa.Index(f"{p}ix_objects_leading", "leading_class", "leading_prob", "n_obs"),  # counts the filters
-        ),
+        objects=_objects_table(md, p),
         observations=_photometry_table(
             md,
             p,
@@ -119,6 +95,35 @@ def define_tables(prefix: str) -> StoreTables:
             sa.Column("scope", sa.String(16), nullable=False),  # "observation" or "object" (all of it)
             foreign_key=False,
         ),
+    )
+
+
+def _objects_table(md: sa.MetaData, p: str) -> sa.Table:
+    """One row per object: position, context, its current state and probabilities, and what lists sort by."""
+    return sa.Table(
+        f"{p}objects",
+        md,
+        sa.Column("object_id", sa.String(128), primary_key=True),
+        sa.Column("ra", sa.Double, nullable=False),
+        sa.Column("dec", sa.Double, nullable=False),
+        sa.Column("gal_l", sa.Double),
+        sa.Column("gal_b", sa.Double),
+        sa.Column("galaxy_dist_arcsec", sa.Double),
+        sa.Column("n_obs", sa.Integer, nullable=False, default=0),
+        sa.Column("first_mjd", sa.Double),
+        sa.Column("last_mjd", sa.Double),
+        sa.Column("state", sa.LargeBinary),  # float32 recurrent state, IncrementalClassifier layout
+        sa.Column("probabilities", sa.JSON),  # {class: probability}
+        sa.Column("leading_class", sa.String(64)),
+        sa.Column("leading_prob", sa.Double),
+        sa.Column("created_at", sa.Double, nullable=False),
+        sa.Column("updated_at", sa.Double, nullable=False),
+        sa.Index(f"{p}ix_objects_updated", "updated_at"),
+        # The vetting list's orders and the cone's prefilter (lcrnn.serve.store.search).
+        sa.Index(f"{p}ix_objects_dec_ra", "dec", "ra"),
+        *(sa.Index(f"{p}ix_objects_{key}", key, "object_id")  # the id breaks ties
+          for key in ("last_mjd", "first_mjd", "n_obs", "leading_prob")),
+        sa.Index(f"{p}ix_objects_leading", "leading_class", "leading_prob", "n_obs"),  # counts the filters
     )
 
 
