@@ -49,7 +49,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rnn", nargs="+", default=["gru", "lstm"], choices=["gru", "lstm"])
     parser.add_argument("--history", type=int, default=10, help="observations already seen (re-run length)")
-    parser.add_argument("--batch", type=int, default=10_000, help="objects updated together in the batched step")
+    parser.add_argument("--batch", type=int, default=10_000, help="objects stepped together (batched step)")
     parser.add_argument("--repeats", type=int, default=500)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
@@ -92,13 +92,14 @@ def bench(rnn: str, args: argparse.Namespace) -> None:
 
 
 def served_rows(model: MixedInputRNN, repeats: int) -> list[tuple[str, tuple[float, float]]]:
-    """One object, one new observation, through the serving classifier (calibrated), native and torch steps."""
+    """One object, one new observation, through the serving classifier (calibrated): native and torch."""
     calibration = Calibration(temperature=1.3, offsets=(0.1, -0.2, 0.1), priors=(0.9, 0.05, 0.05))
     inc = IncrementalClassifier(model, SCALER, ("VS", "SN", "AGN"), probabilities=calibration.probabilities)
     context = np.array([120.0, 10.0, 30.0])
     [first] = inc.update_many([ObjectState(context=context)], [Photometry.of([59000.1], [18.2], [0.05])])
     new = Photometry.of([59001.1], [18.3], [0.05])
-    states, args = first.state.state[None], (np.array([1.0]), np.array([18.3]), np.array([0.05]), context[None])
+    states = first.state.state[None]
+    args = (np.array([1.0]), np.array([18.3]), np.array([0.05]), context[None])
     rows = []
     for name, flat in (("native", inc._flat), ("torch", FlatStep(model, native=False))):
         inc._flat = flat

@@ -1,13 +1,14 @@
-"""The paper's stack for the side-by-side benchmark: Keras 3 on TensorFlow, run inside its own virtual environment.
+"""The paper's stack for the side-by-side benchmark: Keras 3 on TensorFlow, in its own virtual environment.
 
-Not imported by lcrnn (it needs ``tensorflow-cpu``, which lcrnn does not depend on): ``keras_side_by_side.py``
-creates the environment and calls this script once per measurement, so the figures alternate with lcrnn's in
-one run. The network is the paper's (section 3.2, Figure 4): Masking -> GRU/LSTM (all steps) -> dropout -> BN ->
-GRU/LSTM (last step) -> dropout -> BN -> concatenate the context -> dense + sigmoid -> dropout -> BN -> dense +
-sigmoid (L2 0.01) -> softmax, weighted focal loss (gamma 2, alpha_j = N / (n N_j)), Adam lr 1e-4, batch 128.
+Not imported by lcrnn (it needs ``tensorflow-cpu``, which lcrnn does not depend on):
+``keras_side_by_side.py`` creates the environment and calls this script once per measurement, so the figures
+alternate with lcrnn's in one run. The network is the paper's (section 3.2, Figure 4): Masking -> GRU/LSTM
+(all steps) -> dropout -> BN -> GRU/LSTM (last step) -> dropout -> BN -> concatenate the context -> dense +
+sigmoid -> dropout -> BN -> dense + sigmoid (L2 0.01) -> softmax, weighted focal loss (gamma 2,
+alpha_j = N / (n N_j)), Adam lr 1e-4, batch 128.
 
     /tmp/keras-venv/bin/python benchmarks/keras_reference.py --data /tmp/sbs.npz --task train --rnn gru
-    /tmp/keras-venv/bin/python benchmarks/keras_reference.py --data /tmp/sbs.npz --task infer --batch 1024 4096
+    /tmp/keras-venv/bin/python benchmarks/keras_reference.py --data /tmp/sbs.npz --task infer --batch 1024
 
 Prints one JSON line: the timed figures, with TensorFlow's start-up and graph tracing left out (a warm-up
 call on a few batches runs first).
@@ -65,7 +66,7 @@ def make_loss(alpha: np.ndarray, gamma: float = 2.0):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True, help="npz with values, context, labels (keras_side_by_side.py)")
+    parser.add_argument("--data", required=True, help="npz: values, context, labels (keras_side_by_side.py)")
     parser.add_argument("--task", choices=["train", "infer"], required=True)
     parser.add_argument("--rnn", choices=["gru", "lstm"], default="gru")
     parser.add_argument("--epochs", type=int, default=1, help="timed epochs (train); the best is reported")
@@ -86,8 +87,8 @@ def main() -> None:
     counts = np.bincount(labels, minlength=3).clip(min=1)
     alpha = counts.sum() / (len(counts) * counts)
     model = build(args.rnn, 150, 200, 0.4, steps, 3, 0.01)
-    result: dict = {"keras": keras.__version__, "tensorflow": tf.__version__, "task": args.task, "rnn": args.rnn,
-                    "n": int(n), "threads": args.threads}
+    result: dict = {"keras": keras.__version__, "tensorflow": tf.__version__, "task": args.task,
+                    "rnn": args.rnn, "n": int(n), "threads": args.threads}
     if args.task == "train":
         model.compile(optimizer=keras.optimizers.Adam(1e-4), loss=make_loss(alpha))
         batch = args.batch[0]
@@ -110,7 +111,8 @@ def main() -> None:
             t0, c0 = time.perf_counter(), time.process_time()
             model.predict([values, context], batch_size=batch, verbose=0)
             wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-            rows.append({"batch": batch, "wall_s": wall, "cpu_s": cpu, "per_s": n / wall, "per_cpu_s": n / cpu})
+            rows.append({"batch": batch, "wall_s": wall, "cpu_s": cpu, "per_s": n / wall,
+                         "per_cpu_s": n / cpu})
         result["rows"] = rows
     print("RESULT " + json.dumps(result), flush=True)
 
