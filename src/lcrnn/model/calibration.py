@@ -45,21 +45,30 @@ class Calibration:
         if self.offsets and self.priors and len(self.offsets) != len(self.priors):
             raise ValueError("calibration offsets and priors must have one value per class")
 
-    def logits(self, logits: torch.Tensor, priors: Sequence[float] | None = None) -> torch.Tensor:
-        """Calibrated logits (..., K); with ``priors`` (one per class, summing to 1) moved to those priors."""
-        out = logits.to(torch.float32) / self.temperature
+    def bias(self, priors: Sequence[float] | None = None) -> torch.Tensor:
+        """What :meth:`logits` adds after dividing by the temperature: the offsets, and with ``priors`` the
+        log ratio of those priors to the fit's, as one (K,) tensor (build it once for many calls)."""
+        n = len(self.offsets) or len(self.priors) or (len(priors) if priors is not None else 0)
+        bias = torch.zeros(n, dtype=torch.float32) if n else torch.zeros((), dtype=torch.float32)
         if self.offsets:
-            out = out + torch.tensor(self.offsets, dtype=torch.float32, device=out.device)
+            bias += torch.tensor(self.offsets, dtype=torch.float32)
         if priors is not None:
             if not self.priors:
                 raise ValueError("this calibration records no class frequencies, so other priors cannot be set")
-            shift = [math.log(p / q) for p, q in zip(priors, self.priors)]
-            out = out + torch.tensor(shift, dtype=torch.float32, device=out.device)
-        return out
+            bias += torch.tensor([math.log(p / q) for p, q in zip(priors, self.priors)], dtype=torch.float32)
+        return bias
 
-    def probabilities(self, logits: torch.Tensor, priors: Sequence[float] | None = None) -> torch.Tensor:
+    def logits(self, logits: torch.Tensor, priors: Sequence[float] | None = None,
+               bias: torch.Tensor | None = None) -> torch.Tensor:
+        """Calibrated logits (..., K); with ``priors`` (one per class, summing to 1) moved to those priors.
+        ``bias``: :meth:`bias` of these priors, built before (the served step calls this per observation)."""
+        bias = self.bias(priors) if bias is None else bias
+        return logits.to(torch.float32) / self.temperature + bias.to(logits.device)
+
+    def probabilities(self, logits: torch.Tensor, priors: Sequence[float] | None = None,
+                      bias: torch.Tensor | None = None) -> torch.Tensor:
         """Calibrated class probabilities (..., K)."""
-        return torch.softmax(self.logits(logits, priors), dim=-1)
+        return torch.softmax(self.logits(logits, priors, bias), dim=-1)
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "offsets": list(self.offsets), "priors": list(self.priors)}

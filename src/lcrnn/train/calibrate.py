@@ -48,8 +48,8 @@ def probability_function(calibration: Calibration | None, classes: tuple[str, ..
                          "this version of lcrnn")
     if raw or calibration is None:
         return lambda logits: torch.softmax(logits.to(torch.float32), dim=-1)
-    shift = None if priors is None else parse_priors(priors, classes)
-    return lambda logits: calibration.probabilities(logits, shift)
+    bias = calibration.bias(None if priors is None else parse_priors(priors, classes))  # built once, not per call
+    return lambda logits: calibration.probabilities(logits, bias=bias)
 
 
 def output_description(calibration: Calibration | None, classes: tuple[str, ...], raw: bool = False,
