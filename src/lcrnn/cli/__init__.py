@@ -7,6 +7,6 @@ Heavy imports (torch, astropy, matplotlib) happen inside the commands to keep `l
 from __future__ import annotations
 
 from lcrnn.cli._common import app
-from lcrnn.cli import audit, runs, survey, service, stream  # noqa: F401, E402 - each module adds its sub-commands to app
+from lcrnn.cli import audit, models, runs, survey, service, stream  # noqa: F401, E402 - each module adds its sub-commands to app
 
 __all__ = ["app"]

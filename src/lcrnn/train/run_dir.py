@@ -27,6 +27,7 @@ from lcrnn.train.augment import AugmentConfig
 from lcrnn.train.checkpoint import CONFIG_FILE, MODEL_FILE, load_model, save_model
 from lcrnn.train.config import TrainConfig
 from lcrnn.train.finetune import FineTuneConfig
+from lcrnn.train.pretrained import shipped_model, shipped_models
 from lcrnn.version import __version__
 
 __all__ = [
@@ -111,17 +112,23 @@ def is_run_dir(path: str | Path) -> bool:
 
 
 def require_run_dir(path: str | Path) -> Path:
-    """``path`` as a Path when it is a run directory, else a :class:`NotARunError` that says what to pass."""
+    """``path`` as a Path when it is a run directory, or the directory of the shipped model of that name
+    (``goto-sim``; a path on disk always wins), else a :class:`NotARunError` that says what to pass."""
     path = Path(path)
     if is_run_dir(path):
         return path
+    shipped = None if path.exists() else shipped_model(path)
+    if shipped is not None:
+        return shipped
     if not path.exists():
         problem = "does not exist"
     else:
         missing = [name for name in (MODEL_FILE, CONFIG_FILE) if not (path / name).is_file()]
         problem = f"is not an lcrnn run directory (no {' or '.join(missing)} in it)"
+    names = ", ".join(shipped_models()) or "none installed"
     raise NotARunError(
-        f"{path} {problem}. Pass the directory that `lcrnn train --out` (or Classifier.save) wrote.")
+        f"{path} {problem}. Pass the directory that `lcrnn train --out` (or Classifier.save) wrote, or the "
+        f"name of a shipped model ({names}; `lcrnn models` lists them).")
 
 
 def save_run(directory: str | Path, model: TrainedModel) -> Path:
