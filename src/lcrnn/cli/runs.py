@@ -126,7 +126,8 @@ def _network_of(ctx: typer.Context, init: Path | None, asked: NetworkConfig) -> 
 
 # Fine-tuning and robust-training options of `lcrnn train`, declared once here to keep the command readable.
 InitOption = Annotated[Path | None, typer.Option(
-    help="Fine-tune this run (a run directory): start from its weights, network settings and classes.",
+    help="Fine-tune this run (a run directory, or a shipped model: `lcrnn models`): start from its weights, "
+         "network settings and classes.",
     rich_help_panel=_FT)]
 FreezeOption = Annotated[int, typer.Option(
     help="With --init: hold the recurrent layers fixed for the first K epochs.", rich_help_panel=_FT)]
@@ -243,7 +244,8 @@ def train(
 
 @app.command()
 def predict(
-    model: Annotated[Path, typer.Option(help="Run directory written by `lcrnn train`.")],
+    model: Annotated[Path, typer.Option(help="Run directory written by `lcrnn train`, or a shipped model's name "
+                                           "(`lcrnn models`: goto-sim).")],
     data: Annotated[Path, typer.Option(help="Survey directory with photometry and objects (galaxies optional).")],
     out: Annotated[Path, typer.Option(help="CSV to write: object_id, p_<class>..., predicted.")],
     first_n: Annotated[int | None, typer.Option(help="Use only each light curve's first N observations.")] = None,

@@ -18,7 +18,8 @@ MjdRangeOption = Annotated[tuple[float, float], typer.Option(
 
 @app.command()
 def serve(
-    model: Annotated[Path, typer.Option(help="Trained run directory (written by Classifier.save / lcrnn train).")],
+    model: Annotated[Path, typer.Option(help="Trained run directory (written by Classifier.save / lcrnn train), or "
+                                           "a shipped model's name (`lcrnn models`).")],
     db: Annotated[str, typer.Option(help="State store: sqlite:///lcrnn.db or postgresql+psycopg://user@host/db.")],
     port: Annotated[int, typer.Option(help="TCP port to listen on.")] = 8000,
     host: Annotated[str, typer.Option(help="Interface to bind; 0.0.0.0 exposes the service to the network.")] = "127.0.0.1",
