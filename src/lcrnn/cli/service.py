@@ -72,7 +72,9 @@ def _no_galaxies(galaxies: Path | None, no_galaxies: bool) -> bool:
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Photometry CSV/Parquet files, .avro alerts, or folders of them.")],
     db: Annotated[str, typer.Option(help="State store URL (as for lcrnn serve).")],
-    model: Annotated[Path, typer.Option(help="Trained run directory; must be the model the store was filled with.")],
+    model: Annotated[Path, typer.Option(
+        help="Trained run directory, or a shipped model's name (lcrnn models); must be the model the store "
+             "was filled with.")],
     objects: Annotated[Path | None, typer.Option(help="Positions (object_id, ra, dec) for tables without them.")] = None,
     galaxies: Galaxies = None,
     no_galaxies: NoGalaxies = False,

@@ -16,7 +16,9 @@ from lcrnn.data.checks import MjdRange
 def stream(
     bootstrap_servers: Annotated[str, typer.Option(help="Kafka brokers, host:port[,host:port].")],
     topic: Annotated[list[str], typer.Option(help="Alert topic to read (repeat for several).")],
-    model: Annotated[Path, typer.Option(help="Trained run directory; must be the model the store was filled with.")],
+    model: Annotated[Path, typer.Option(
+        help="Trained run directory, or a shipped model's name (lcrnn models); must be the model the store "
+             "was filled with.")],
     db: Annotated[str, typer.Option(help="State store URL (as for lcrnn serve); PostgreSQL for several workers.")],
     group: Annotated[str, typer.Option(help="Consumer group: workers with the same group share the partitions.")] = "lcrnn",
     output_topic: Annotated[str | None, typer.Option(
