@@ -101,3 +101,18 @@ def test_the_service_serves_calibrated_probabilities_and_a_store_keeps_to_one_ki
         assert client.get("/healthz").json()["probabilities"] == "calibrated"
     with pytest.raises(ModelMismatchError, match="calibrated probabilities, not raw softmax"):
         ClassificationService.from_run(run, url, toy_survey[2], raw=True)
+
+
+def test_reports_give_the_raw_scores_auc_beside_the_calibrated_one(fitted, toy_survey):
+    """Calibration's class offsets change how objects rank by p_i, so the Hand & Till AUC of the calibrated
+    probabilities differs from the raw network's; both are reported, and the model is left as it was."""
+    from lcrnn.evaluate.report import raw_score_auc
+    from lcrnn.train.scores import hand_till_auc
+
+    fitted.raw, fitted.priors = False, None
+    val = _validation(fitted, toy_survey)
+    fitted.raw = True
+    expected = hand_till_auc(val.labels, fitted.predict_proba_sequences(val))
+    assert raw_score_auc(fitted, val) is None  # a model already reporting raw scores
+    fitted.raw = False
+    assert raw_score_auc(fitted, val) == pytest.approx(expected) and fitted.raw is False

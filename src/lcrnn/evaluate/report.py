@@ -29,6 +29,7 @@ from lcrnn.evaluate import figures
 from lcrnn.evaluate.metrics import (
     auc_vs_n_obs,
     classification_metrics,
+    hand_till_auc,
     stratified_subsample,
     tsne_embedding,
 )
@@ -248,6 +249,7 @@ def _evaluate_one(
     bar.set_description(f"{name}: metrics")
     proba = model.predict_proba_sequences(evaluated)
     result = classification_metrics(evaluated.labels, proba, classes, thresholds)
+    result["auc_hand_till_raw"] = raw_score_auc(model, evaluated)
     result.update(purity_metrics(evaluated.labels, proba, classes))
     result["run"] = run_information(model, name, objects, data, dict(zip(classes, result["support"])))
     result["use_context"] = model_uses_context(model)
@@ -267,6 +269,23 @@ def _evaluate_one(
     result["figures"] = _save_figures(model, name, result, maps, embed_set, out_dir)
     bar.update()
     return result
+
+
+def raw_score_auc(model: Any, seqs: Any) -> float | None:
+    """Hand & Till AUC of the network's raw softmax, for a model that reports calibrated probabilities.
+
+    The calibration's class offsets (and other priors) re-weight each probability's denominator, so in the
+    multi-class case they change how objects rank by ``p_i``, and with it this pairwise AUC; the raw scores
+    are the ones the paper's AUC and the model selection read. None for a model already reporting raw ones.
+    """
+    if getattr(model, "raw", True) or getattr(getattr(model, "model_", None), "calibration", None) is None:
+        return None
+    model.raw = True
+    try:
+        auc = hand_till_auc(seqs.labels, model.predict_proba_sequences(seqs))
+    finally:
+        model.raw = False
+    return None if np.isnan(auc) else float(auc)
 
 
 def _check_arguments(models: Sequence[Any], split: str, tsne_split: str, tsne_samples: int) -> None:

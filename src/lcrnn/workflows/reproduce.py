@@ -120,8 +120,10 @@ def reproduce(out: str | Path, profile: str = "quick", data: str | Path | None =
         metrics = train_run(clf, survey, out / "gru-focal")
         runs = [out / "gru-focal"]
         test = metrics["test"]
+        raw = test.get("auc_hand_till_raw")
         echo(f"      test split: {test['n']} objects, Hand & Till AUC {test['auc_hand_till']:.4f}, "
-             f"macro F1 {test['f1_macro']:.3f}")
+             f"macro F1 {test['f1_macro']:.3f} (calibrated probabilities"
+             + (f"; the raw network scores rank to AUC {raw:.4f})" if raw is not None else ")"))
         result["test"] = test
 
     echo(f"[4/4] writing the evaluation report into {out / 'report'} ...")

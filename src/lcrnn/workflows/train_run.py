@@ -21,6 +21,7 @@ from sklearn.metrics import f1_score
 from lcrnn.classifier import Classifier
 from lcrnn.data.sequences import SequenceSet
 from lcrnn.data.tables import Survey
+from lcrnn.evaluate.report import raw_score_auc
 from lcrnn.train.scores import hand_till_auc
 
 __all__ = ["split_scores", "train_run"]
@@ -35,7 +36,8 @@ def split_scores(clf: Classifier, seqs: SequenceSet, part: str) -> dict:
     proba = clf.predict_proba_sequences(sub)
     auc = hand_till_auc(sub.labels, proba)
     f1 = f1_score(sub.labels, proba.argmax(axis=1), average="macro", labels=np.arange(len(clf.classes_)))
-    return {"n": len(index), "auc_hand_till": None if np.isnan(auc) else auc, "f1_macro": float(f1)}
+    return {"n": len(index), "auc_hand_till": None if np.isnan(auc) else auc, "f1_macro": float(f1),
+            "auc_hand_till_raw": raw_score_auc(clf, sub)}
 
 
 def train_run(clf: Classifier, survey: Survey, out: str | Path, resume: bool = True,
