@@ -139,7 +139,6 @@ def _lifespan(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         service = open_service()
-        service.store.mjd_range = app.state.config.mjd_range
         app.state.service = service
         app.state.token = os.environ.get(token_env) or None
         app.state.token_env = token_env
