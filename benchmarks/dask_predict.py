@@ -17,9 +17,8 @@ Prints objects per second and the largest difference of any probability from the
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,6 +30,9 @@ import torch
 from lcrnn.classifier import Classifier
 from lcrnn.data.simulate import SimulationConfig, simulate_survey
 from lcrnn.workflows.predict_dask import predict_dask, write_partitions
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import write_results  # noqa: E402 - the benchmarks' own helper, beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -89,10 +91,7 @@ def main() -> None:
         print(f"| {r['how']} | {r['seconds']:.1f} | {args.objects / r['seconds']:.0f} | {r['startup_seconds']:.1f} | "
               f"{args.objects / work:.0f} | {r['max_abs_diff']:.1e} | {r['same_class']} |")
     print(f"load average {os.getloadavg()}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"machine": platform.platform(), "cpus": os.cpu_count(),
-                                    "load_average": os.getloadavg(), "args": {k: str(v) for k, v in vars(args).items()},
-                                    "runs": rows}, indent=2))
+    write_results(args.out, args, rows)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import signal
 import subprocess
 import sys
@@ -37,6 +36,9 @@ from lcrnn.serve.store import StateStore
 from lcrnn.serve.stream.local_broker import LocalBroker
 from lcrnn.serve.stream.packets import AlertSchema
 from lcrnn.serve.stream.replay import alert_packets, encode_alert
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import write_results  # noqa: E402 - the benchmarks' own helper, beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
 ZTF_ALERT = ROOT / "tests" / "data" / "ztf" / "472263571115115000.avro"  # its header holds ZTF's schema 3.3
@@ -212,10 +214,7 @@ def main() -> None:
                   f"{r['stored']} ({r['distinct']}) | {r['lost']} | {rate:.0f} | {rate / RUBIN_PER_S:.1f}x | "
                   f"{r['worker_cpu_s']:.1f} + {r['postgres_cpu_s']:.1f} | {r['alerts_per_cpu_s']:.0f} |")
         print(f"Fink science module: ~{FINK_PER_CORE} alerts/s per core. Load average: {os.getloadavg()}")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"machine": platform.platform(), "cpus": os.cpu_count(),
-                                    "load_average": os.getloadavg(), "args": {k: str(v) for k, v in vars(args).items()},
-                                    "runs": rows}, indent=2))
+    write_results(args.out, args, rows)
 
 
 if __name__ == "__main__":
