@@ -103,8 +103,10 @@ def run_workers(args: argparse.Namespace, broker: LocalBroker, topic: str, run: 
     group = f"bench-{uuid.uuid4().hex[:6]}"
     command = [sys.executable, "-m", "lcrnn.cli", "stream", "--bootstrap-servers", broker.bootstrap_servers,
                "--topic", topic, "--group", group, "--model", str(run), "--db", url, "--galaxies", str(galaxies),
-               "--output-topic", f"{topic}.out", "--batch-size", str(args.batch_size), "--stop-when-idle", "6",
+               "--output-topic", f"{topic}.out", "--batch-size", str(args.batch_size), "--stop-when-idle", "20",
                "--log-every", "2", "--kafka", "session.timeout.ms=6000", "--kafka", "heartbeat.interval.ms=1000"]
+    # --stop-when-idle well past the 6-s session timeout: after a kill -9 the survivor waits that long, idle,
+    # before the group gives it the dead worker's partitions, and must not stop in the meantime.
     StateStore(url).close()  # the tables, before the workers race to create them
     procs = [subprocess.Popen(command, stdout=(logs / f"w{workers}-{k}-{kill_at}.log").open("w"),
                               stderr=subprocess.STDOUT) for k in range(workers)]
