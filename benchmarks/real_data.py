@@ -55,7 +55,7 @@ from tqdm.auto import tqdm
 
 from lcrnn.classifier import Classifier
 from lcrnn.data.context import CONTEXT_COLUMNS, ContextConfig, compute_context
-from lcrnn.data.features import SAMPLING_FEATURES, feature_table, first_points
+from lcrnn.data.features import SAMPLING_FEATURES, SHAPE_FEATURES, feature_table, first_points
 from lcrnn.data.real import read_gwgc, read_mantra, read_osc
 from lcrnn.data.resample import ResampleConfig, augment_rare_classes, resample_photometry
 from lcrnn.data.simulate import SOURCE_POPULATIONS, SimulationConfig, simulate_survey
@@ -215,14 +215,15 @@ def early_table(results: dict[str, Any]) -> pd.DataFrame:
 
 
 def run_rnn(real: RealData, splits: list[Split], use_context: bool, augment: int, args: argparse.Namespace,
-            resample: ResampleConfig, robust: AugmentConfig | None = None
+            resample: ResampleConfig, robust: AugmentConfig | None = None, features: bool = False
             ) -> tuple[list[dict], pd.DataFrame, list[float]]:
     """Train and test the RNN on each fold: per-fold metrics, test predictions, seconds per fold.
 
-    ``robust`` augments every training light curve afresh each epoch (:mod:`lcrnn.train.augment`).
+    ``robust`` augments every training light curve afresh each epoch (:mod:`lcrnn.train.augment`);
+    ``features`` adds the features branch (``NetworkConfig.summary``: light-curve shape features).
     """
     name = (f"rnn_{'context' if use_context else 'no_context'}{f'_aug{augment}' if augment else ''}"
-            f"{'_robust' if robust is not None else ''}")
+            f"{'_features' if features else ''}{'_robust' if robust is not None else ''}")
     copies_phot = copies_obj = None
     if augment:
         labelled = real.objects[["object_id", "ra", "dec", "label"]]
@@ -242,7 +243,7 @@ def run_rnn(real: RealData, splits: list[Split], use_context: bool, augment: int
                          epochs=args.epochs, hidden=args.hidden, dense=args.dense,
                          batch_size=args.batch_size, lr=args.lr, seed=args.seed + k, max_len=MAX_LEN,
                          select_by=args.select_by, early_stopping=args.early_stopping, progress=False,
-                         augment=robust)
+                         augment=robust, summary=SHAPE_FEATURES if features else ())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             clf.fit(photometry, objects, real.galaxies, split=split)
@@ -417,6 +418,22 @@ def model_table(summaries: dict[str, dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def paired_vs_forest(results: dict[str, Any], reference: str = "forest_context") -> dict[str, dict[str, Any]]:
+    """Each model's per-fold Hand & Till AUC minus the reference forest's on the same fold: mean, spread, wins."""
+    if reference not in results["models"]:
+        return {}
+    ref = [f["auc_hand_till"] for f in results["models"][reference]["folds"]]
+    out = {}
+    for name, result in results["models"].items():
+        folds = result.get("folds", [])
+        if name == reference or len(folds) != len(ref):
+            continue
+        diff = np.array([f["auc_hand_till"] for f in folds]) - np.array(ref)
+        out[name] = {"mean": float(diff.mean()), "std": float(diff.std(ddof=1)) if diff.size > 1 else None,
+                     "folds_won": int((diff > 0).sum()), "folds": diff.round(4).tolist()}
+    return out
+
+
 def recall_by_source(predictions: pd.DataFrame) -> pd.DataFrame:
     """Recall of each class split by where the light curves come from, pooled over folds."""
     hit = predictions.assign(hit=predictions["label"] == predictions["predicted"])
@@ -491,6 +508,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="fine-tuning: keep the simulated survey's scaler, or refit it on each real fold")
     parser.add_argument("--rnn-variants", nargs="*", default=["context", "no_context"],
                         choices=("context", "no_context"), help="the plain real-data RNNs to run (none: skip)")
+    parser.add_argument("--features", action="store_true",
+                        help="also run the context RNN with the features branch (light-curve shape features beside "
+                             "the RNN summary), plain and, with --robust, robust")
     parser.add_argument("--sim-robust", action="store_true",
                         help="train the sim-to-real RNNs with the robust augmentations too")
     parser.add_argument("--no-forests", action="store_true", help="skip the forests (they take a while)")
@@ -537,11 +557,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         predictions.append(preds)
         timing[name] = time.perf_counter() - tic
 
-    variants = ([(v == "context", 0, None) for v in args.rnn_variants]
-                + ([(True, args.augment, None)] if args.augment else []) + ([(True, 0, ROBUST)] if args.robust else []))
-    for use_context, augment, robust in variants:
+    variants = ([(v == "context", 0, None, False) for v in args.rnn_variants]
+                + ([(True, args.augment, None, False)] if args.augment else [])
+                + ([(True, 0, ROBUST, False)] if args.robust else [])
+                + ([(True, 0, None, True)] + ([(True, 0, ROBUST, True)] if args.robust else []) if args.features
+                   else []))
+    for use_context, augment, robust, with_features in variants:
         tic = time.perf_counter()
-        metrics, preds, seconds = run_rnn(real, splits, use_context, augment, args, resample, robust)
+        metrics, preds, seconds = run_rnn(real, splits, use_context, augment, args, resample, robust, with_features)
         name = preds["model"].iloc[0]
         results["models"][name] = {"folds": metrics, "summary": summarize_folds(metrics), "seconds": seconds}
         predictions.append(preds)
@@ -594,6 +617,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     _print(f"Stratified {args.folds}-fold cross-validation: mean ± std over folds", model_table(summaries))
     _print("Early classification: Hand & Till AUC after the first n observations, mean ± std over folds",
            early_table(results))
+    results["paired_vs_forest"] = paired_vs_forest(results)
+    _print("Paired per-fold difference of Hand & Till AUC from forest_context (mean ± std, folds won)",
+           pd.DataFrame([{"model": n, "AUC − forest": f"{d['mean']:+.3f} ± {d['std']:.3f}",
+                          "folds won": f"{d['folds_won']}/{len(d['folds'])}"}
+                         for n, d in results["paired_vs_forest"].items() if d["std"] is not None]))
     for name, s in summaries.items():
         matrix = pd.DataFrame(s["confusion"], index=[f"true {c}" for c in CLASSES], columns=list(CLASSES))
         _print(f"Confusion matrix, all folds summed: {name}", matrix, index=True)

@@ -28,6 +28,7 @@ from lcrnn.data.context import (
     check_catalogue,
     compute_context,
 )
+from lcrnn.data.features import with_summary
 from lcrnn.data.scaling import FeatureScaler
 from lcrnn.data.sequences import SequenceSet, build_sequences
 from lcrnn.data.splits import Split, make_split
@@ -309,7 +310,7 @@ class Classifier:
         model = TrainedModel(
             network=_initial_network(self.network, len(classes), self.train.seed, start), classes=classes,
             network_config=self.network, train_config=self.train, context_config=self.context,
-            scaler=_initial_scaler(start, scaler, train_set), split=split,
+            scaler=_initial_scaler(start, scaler, train_set, self.network), split=split,
             class_counts={c: int(n) for c, n in zip(classes, counts)},
             galaxies=catalogue_fingerprint(survey.galaxies, _source_of(galaxies)), band=_band_of(survey.photometry),
             augment=self.augment, finetune=None if start is None else FineTuneConfig(
@@ -438,6 +439,8 @@ def _network_inputs(model: TrainedModel, seqs: SequenceSet) -> SequenceSet:
     """Scaled sequences as the network reads them: cut to max_len, without context for a no-context model."""
     if seqs.values.shape[1] > model.max_len:
         seqs = seqs.truncate(model.max_len)
+    if model.network_config.summary:  # the features branch: of exactly the steps the network reads
+        seqs = with_summary(seqs, model.network_config.summary)
     scaled = model.scaler.transform(seqs)
     if not model.network_config.use_context:
         scaled = dataclasses.replace(scaled, context=None)
@@ -458,11 +461,12 @@ def _initial_network(config: NetworkConfig, n_classes: int, seed: int, start: Tr
     return network
 
 
-def _initial_scaler(start: TrainedModel | None, policy: str, train_set: SequenceSet) -> FeatureScaler:
+def _initial_scaler(start: TrainedModel | None, policy: str, train_set: SequenceSet,
+                    network: NetworkConfig) -> FeatureScaler:
     """The scaler fitted on this training part, or (fine-tuning with ``keep``) a copy of the starting run's."""
     if start is not None and policy == "keep":
         return FeatureScaler.from_dict(start.scaler.to_dict())
-    return FeatureScaler().fit(train_set)
+    return FeatureScaler().fit(with_summary(train_set, network.summary) if network.summary else train_set)
 
 
 def _augmented_inputs(model: TrainedModel, train_set: SequenceSet) -> Callable[[int], SequenceSet] | None:

@@ -68,7 +68,7 @@ class OffsetErrors(str, Enum):
 
 # The options of `lcrnn train` that set the network: with --init they come from the run instead.
 _NETWORK_OPTIONS = {"rnn": "rnn", "hidden": "hidden", "dense": "dense", "no_context": "use_context",
-                    "max_len": "max_len"}
+                    "max_len": "max_len", "features": "summary"}
 _AUGMENT_OPTIONS = ("prefix", "prefix_weights", "time_jitter_days", "mag_offset", "offset_errors", "error_scale",
                     "point_dropout")
 _AUG = "Robust training"
@@ -178,6 +178,9 @@ def train(
     = not NetworkConfig.use_context,
     max_len: Annotated[int, typer.Option(help="Observations read per light curve (paper: 30).")]
     = NetworkConfig.max_len,
+    features: Annotated[bool, typer.Option(
+        "--features", help="The features branch: light-curve shape features (amplitude, skew, eta, ...) of the same "
+                           "observations beside the RNN summary and the context. Batch prediction only.")] = False,
     stratified_batches: Annotated[bool, typer.Option(help="Class-stratified mini-batches.")]
     = TrainConfig.stratified_batches,
     early_stopping: Annotated[int | None, typer.Option(help="Stop after N epochs without a better val AUC.")]
@@ -215,9 +218,12 @@ def train(
     from lcrnn.classifier import Classifier, KeptEpochWarning, check_labels
     from lcrnn.workflows.train_run import train_run
 
+    from lcrnn.data.features import SHAPE_FEATURES
+
     values = locals()
     with _option_errors():  # before reading the survey, which may be large
-        network = NetworkConfig(rnn=rnn, hidden=hidden, dense=dense, use_context=not no_context, max_len=max_len)
+        network = NetworkConfig(rnn=rnn, hidden=hidden, dense=dense, use_context=not no_context, max_len=max_len,
+                                summary=SHAPE_FEATURES if features else ())
         network = _network_of(ctx, init, network)
         settings = TrainConfig(loss=loss, gamma=gamma, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
                                stratified_batches=stratified_batches, early_stopping=early_stopping,

@@ -17,12 +17,16 @@ three); trees such as scikit-learn's ``HistGradientBoostingClassifier`` take NaN
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
 import light_curve as lc
 from lcrnn.data.context import CONTEXT_COLUMNS, ContextConfig, compute_context
-from lcrnn.errors import InvalidTableError
+from lcrnn.data.sequences import SequenceSet
+from lcrnn.errors import InvalidConfigError, InvalidTableError
 
 __all__ = [
     "SAMPLING_FEATURES",
@@ -32,6 +36,8 @@ __all__ = [
     "light_curve_features",
     "sampling_features",
     "shape_features",
+    "summary_features",
+    "with_summary",
 ]
 
 #: How a light curve was observed: number of points, days from first to last, median gap, median error.
@@ -146,3 +152,41 @@ def feature_table(photometry: pd.DataFrame, objects: pd.DataFrame, galaxies: pd.
     ctx = compute_context(objects, galaxies, context)
     ctx = ctx.assign(object_id=ctx["object_id"].astype(str)).set_index("object_id")[list(CONTEXT_COLUMNS)]
     return features.join(ctx.astype(np.float64), how="inner")
+
+
+_MIN_DT_DAYS = 1e-4  # ~9 s: what equal observation times are told apart by
+
+
+def summary_features(seqs: SequenceSet, names: Sequence[str] = SHAPE_FEATURES) -> np.ndarray:
+    """Shape features ``names`` of each sequence's real steps, shape (n, len(names)), NaN where too short.
+
+    The features branch of the network (``NetworkConfig.summary``) reads these: computed from the very steps
+    the recurrent layers read (``t - t_first``, mag, mag_err in raw units, before scaling), so a light curve cut
+    to its first k observations gets the features of those k. Only shape features are offered: how a survey
+    sampled a class is not physics of the source, and a model that learns it does not carry to another survey.
+    """
+    unknown = [n for n in names if n not in SHAPE_FEATURES]
+    if unknown:
+        raise InvalidConfigError(f"unknown summary feature(s) {unknown}; the known ones are {list(SHAPE_FEATURES)}.")
+    out = np.full((len(seqs), len(names)), np.nan)
+    if not len(seqs) or not len(names):
+        return out
+    raw = seqs.values.astype(np.float64)
+    # Time order within each curve (augmented, time-jittered steps may be out of it; light-curve needs it).
+    t = np.where(seqs.mask, raw[..., 0], np.inf)
+    raw = np.take_along_axis(raw, np.argsort(t, axis=1, kind="stable")[..., None], axis=1)
+    # Strictly increasing times (light-curve divides by time differences): equal times ~9 s apart.
+    step = _MIN_DT_DAYS * np.arange(raw.shape[1])
+    raw[..., 0] = np.maximum.accumulate(raw[..., 0] - step, axis=1) + step
+    series = [(raw[i, :k, 0].copy(), raw[i, :k, 1].copy(), raw[i, :k, 2].copy())
+              for i, k in enumerate(seqs.lengths.tolist())]
+    values = _shape_extractor().many(series, fill_value=np.nan, sorted=True, check=False, n_jobs=1)
+    columns = [SHAPE_FEATURES.index(n) for n in names]
+    out[:] = np.asarray(values, np.float64)[:, columns]
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
+def with_summary(seqs: SequenceSet, names: Sequence[str] = SHAPE_FEATURES) -> SequenceSet:
+    """``seqs`` with :func:`summary_features` of its (unscaled) steps attached as ``summary``."""
+    return dataclasses.replace(seqs, summary=summary_features(seqs, names))

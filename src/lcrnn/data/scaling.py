@@ -3,6 +3,7 @@ single steps, so the batch and served routes scale with the same arithmetic."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -60,6 +61,7 @@ class FeatureScaler:
             ctx = seqs.context.astype(np.float64)
             self.context_mean_ = ctx.mean(axis=0)
             self.context_std_ = self._safe_std(ctx.std(axis=0))
+        self.summary_center_, self.summary_scale_ = _robust_stats(seqs.summary, self.min_std)
         return self
 
     def _check_fitted(self) -> None:
@@ -98,7 +100,28 @@ class FeatureScaler:
             context=context,
             labels=None if seqs.labels is None else seqs.labels.copy(),
             classes=seqs.classes,
+            summary=self._scale_summary(seqs.summary),
         )
+
+    def _scale_summary(self, summary: np.ndarray | None) -> np.ndarray | None:
+        """Summary features as ``asinh((x - median) / robust std)``, NaN (too short a curve) as 0, the median.
+
+        Shape features have long tails (a maximum slope of thousands of mag/day for two close points); the
+        robust statistics ignore them and the inverse hyperbolic sine keeps their order without letting them
+        saturate the first dense layer.
+        """
+        fitted = getattr(self, "summary_center_", None) is not None
+        if (summary is None) != (not fitted):
+            have, got = ("with", "without") if fitted else ("without", "with")
+            raise ValueError(
+                f"This scaler was fitted {have} summary features but got sequences {got} them; a model with a "
+                "features branch needs lcrnn.data.features.with_summary on every set it reads.")
+        if summary is None:
+            return None
+        if summary.shape[1] != self.summary_center_.size:
+            raise ValueError(f"expected {self.summary_center_.size} summary features, got {summary.shape[1]}.")
+        z = np.arcsinh((np.asarray(summary, np.float64) - self.summary_center_) / self.summary_scale_)
+        return np.nan_to_num(z, nan=0.0).astype(np.float32)
 
     def scale_steps(self, raw: np.ndarray) -> np.ndarray:
         """Standardise raw steps from :func:`~lcrnn.data.sequences.step_features`, shape (..., 3) -> float32.
@@ -133,6 +156,8 @@ class FeatureScaler:
             "std": plain(self.std_),
             "context_mean": plain(self.context_mean_),
             "context_std": plain(self.context_std_),
+            "summary_center": plain(getattr(self, "summary_center_", None)),
+            "summary_scale": plain(getattr(self, "summary_scale_", None)),
         }
 
     @classmethod
@@ -144,10 +169,11 @@ class FeatureScaler:
             raise ValueError(
                 f"FeatureScaler dictionary is missing key(s) {missing}; write it with to_dict()."
             )
-        unknown = sorted(set(d) - required - {"min_std"})
+        optional = {"min_std", "summary_center", "summary_scale"}  # runs without a features branch lack these
+        unknown = sorted(set(d) - required - optional)
         if unknown:
             raise InvalidConfigError(
-                f"Unknown FeatureScaler setting(s) {unknown}; the known ones are {sorted(required | {'min_std'})}.")
+                f"Unknown FeatureScaler setting(s) {unknown}; the known ones are {sorted(required | optional)}.")
         scaler = cls(min_std=float(d.get("min_std", 1e-6)))
 
         def array(key: str, size: int, optional: bool) -> np.ndarray | None:
@@ -168,4 +194,26 @@ class FeatureScaler:
             )
         if (scaler.std_ <= 0).any() or (scaler.context_std_ is not None and (scaler.context_std_ <= 0).any()):
             raise ValueError("FeatureScaler standard deviations must be positive.")
+        center, scale = d.get("summary_center"), d.get("summary_scale")
+        if (center is None) != (scale is None) or (center is not None and len(center) != len(scale)):
+            raise ValueError("FeatureScaler 'summary_center' and 'summary_scale' must be lists of one length, or None.")
+        scaler.summary_center_ = None if center is None else array("summary_center", len(center), False)
+        scaler.summary_scale_ = None if scale is None else array("summary_scale", len(scale), False)
+        if scaler.summary_scale_ is not None and (scaler.summary_scale_ <= 0).any():
+            raise ValueError("FeatureScaler 'summary_scale' must be positive.")
         return scaler
+
+
+def _robust_stats(summary: np.ndarray | None, min_std: float) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Median and robust standard deviation (IQR / 1.349) of each summary feature, NaN ignored.
+
+    A feature no training curve is long enough for (all NaN) gets centre 0 and scale 1; a constant one scale 1.
+    """
+    if summary is None:
+        return None, None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # "All-NaN slice": handled below
+        q25, q50, q75 = np.nanpercentile(np.asarray(summary, np.float64), [25, 50, 75], axis=0)
+    scale = (q75 - q25) / 1.349
+    scale = np.where(np.isfinite(scale) & (scale > min_std), scale, 1.0)
+    return np.where(np.isfinite(q50), q50, 0.0), scale

@@ -56,6 +56,10 @@ class SequenceSet:
         Index into ``classes``.
     classes : tuple of str, or None
         Class names, in the order of the label indices.
+    summary : numpy.ndarray of float, shape (n, k), or None
+        Summary features of each light curve's steps (:func:`lcrnn.data.features.with_summary`; NaN where a
+        curve is too short for one), for a network with a features branch. :meth:`truncate` drops them,
+        since they described the whole curve; compute them again on the truncated set.
     """
 
     object_ids: np.ndarray
@@ -64,6 +68,7 @@ class SequenceSet:
     context: np.ndarray | None = None
     labels: np.ndarray | None = None
     classes: tuple[str, ...] | None = None
+    summary: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.object_ids)
@@ -79,6 +84,8 @@ class SequenceSet:
             raise ValueError(
                 f"context must have shape ({n}, {len(CONTEXT_COLUMNS)}), got {self.context.shape}."
             )
+        if self.summary is not None and (self.summary.ndim != 2 or self.summary.shape[0] != n):
+            raise ValueError(f"summary must have shape ({n}, n_features), got {self.summary.shape}.")
         if self.labels is not None:
             if self.labels.shape != (n,):
                 raise ValueError(f"labels must have shape ({n},), got {self.labels.shape}.")
@@ -130,6 +137,7 @@ class SequenceSet:
             context=pick(self.context),
             labels=pick(self.labels),
             classes=self.classes,
+            summary=pick(self.summary),
         )
 
     def truncate(self, first_n: int) -> SequenceSet:

@@ -61,6 +61,10 @@ class NetworkConfig:
         Keras-style L2 factor on the second dense layer's weights (Table 1: 0.01).
     max_len : int
         Observations read per light curve, in time order; later ones are ignored in batch and served alike.
+    summary : tuple of str
+        Names of summary features of the light curve (``lcrnn.data.features.SHAPE_FEATURES``) joined beside
+        the recurrent summary and the context: the features branch (issue 15). Empty (the paper's network)
+        by default. The data layer computes them from the same observations the recurrent layers read.
     """
 
     rnn: Literal["gru", "lstm"] = "gru"  # recurrent cell; the paper trains both
@@ -73,6 +77,7 @@ class NetworkConfig:
     n_context: int = 3  # context inputs: gal_l, gal_b, galaxy_dist_arcsec
     l2: float = 0.01  # L2 factor lambda on dense2's weights (Table 1)
     max_len: int = 30  # observations read per light curve (paper section 2.3: the first 30)
+    summary: tuple[str, ...] = ()  # the features branch: light-curve summary features beside the context
 
     def __post_init__(self) -> None:
         if self.rnn not in RNN_KINDS:
@@ -93,6 +98,16 @@ class NetworkConfig:
             raise InvalidConfigError(f"l2={self.l2!r} must be a number >= 0.")
         if not isinstance(self.use_context, bool):
             raise InvalidConfigError(f"use_context={self.use_context!r} must be True or False.")
+        if isinstance(self.summary, str) or not all(isinstance(n, str) and n for n in self.summary):
+            raise InvalidConfigError(f"summary={self.summary!r} must be a list of feature names (or empty).")
+        if len(set(self.summary)) != len(self.summary):
+            raise InvalidConfigError(f"summary={self.summary!r} names a feature twice.")
+        object.__setattr__(self, "summary", tuple(self.summary))  # a JSON list reads back as the same tuple
+
+    @property
+    def static_width(self) -> int:
+        """Inputs joined to the recurrent summary: the context (if used), then the summary features."""
+        return (self.n_context if self.use_context else 0) + len(self.summary)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict of every field."""

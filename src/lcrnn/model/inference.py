@@ -24,6 +24,7 @@ class ScaledSequences(Protocol):
     lengths: np.ndarray          # (n,) int64
     context: np.ndarray | None   # (n, C) float32
     labels: np.ndarray | None    # (n,) int64
+    summary: np.ndarray | None   # (n, S) float32: the features branch's inputs, or None
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -39,12 +40,14 @@ class SequenceTensors:
 
     values: torch.Tensor          # (n, T, F) float32
     lengths: torch.Tensor         # (n,) int64, kept on CPU as packing wants
-    context: torch.Tensor | None  # (n, C) float32
+    context: torch.Tensor | None  # (n, C + S) float32: the network's static inputs, context then summary
     labels: torch.Tensor | None   # (n,) int64
 
     @classmethod
     def from_set(cls, seqs: ScaledSequences, device: torch.device) -> SequenceTensors:
-        context = None if seqs.context is None else torch.as_tensor(seqs.context, dtype=torch.float32, device=device)
+        static = [a for a in (seqs.context, getattr(seqs, "summary", None)) if a is not None]
+        context = (None if not static else
+                   torch.as_tensor(np.concatenate(static, axis=1), dtype=torch.float32, device=device))
         labels = None if seqs.labels is None else torch.as_tensor(seqs.labels, dtype=torch.int64, device=device)
         return cls(
             values=torch.as_tensor(seqs.values, dtype=torch.float32, device=device),

@@ -73,7 +73,7 @@ class MixedInputRNN(nn.Module):
         self.rnn2 = rnn_cls(h, h, batch_first=True)
         self.drop2 = nn.Dropout(config.dropout)
         self.bn2 = nn.BatchNorm1d(h, momentum=_BN_MOMENTUM, eps=_BN_EPS)
-        merged = h + (config.n_context if config.use_context else 0)
+        merged = h + config.static_width
         self.dense1 = nn.Linear(merged, d)
         self.act1 = _ACTIVATIONS[config.activation]()
         self.drop3 = nn.Dropout(config.dropout)
@@ -139,21 +139,25 @@ class MixedInputRNN(nn.Module):
         return lengths
 
     def _check_context(self, context: Tensor | None, batch: int) -> None:
+        """The static inputs: context columns (if ``use_context``), then the summary features (if any)."""
         cfg = self.config
-        if not cfg.use_context:
+        width = cfg.static_width
+        if width == 0:
             if context is not None:
                 raise InvalidModelInputError(
-                    "this network was built with use_context=False; pass context=None."
+                    "this network was built with use_context=False and no summary features; pass context=None."
                 )
             return
+        parts = " + ".join(p for p in (f"{cfg.n_context} context" if cfg.use_context else "",
+                                        f"{len(cfg.summary)} summary features" if cfg.summary else "") if p)
         if context is None:
             raise InvalidModelInputError(
-                f"this network uses context (use_context=True); pass a ({batch}, {cfg.n_context}) context "
-                "tensor, or build the network with NetworkConfig(use_context=False)."
+                f"this network reads static inputs ({parts}); pass a ({batch}, {width}) context tensor, or "
+                "build the network with NetworkConfig(use_context=False, summary=())."
             )
-        if not isinstance(context, Tensor) or tuple(context.shape) != (batch, cfg.n_context):
+        if not isinstance(context, Tensor) or tuple(context.shape) != (batch, width):
             shape = tuple(context.shape) if isinstance(context, Tensor) else type(context).__name__
-            raise InvalidModelInputError(f"context must have shape ({batch}, {cfg.n_context}), got {shape}.")
+            raise InvalidModelInputError(f"context must have shape ({batch}, {width}) ({parts}), got {shape}.")
 
     # --- the network --------------------------------------------------------------------------------
 
@@ -183,8 +187,8 @@ class MixedInputRNN(nn.Module):
 
     def _head(self, summary: Tensor, context: Tensor | None) -> tuple[Tensor, Tensor]:
         """Merged branch: returns (logits, output of the last dense layer)."""
-        if self.config.use_context:
-            summary = torch.cat([summary, context.to(summary.dtype)], dim=1)  # (batch, hidden + n_context)
+        if context is not None:
+            summary = torch.cat([summary, context.to(summary.dtype)], dim=1)  # (batch, hidden + static_width)
         x = self.bn3(self.drop3(self.act1(self.dense1(summary))))  # (batch, dense)
         dense = self.act2(self.dense2(x))  # (batch, dense)
         return self.out(dense), dense  # (batch, n_classes), (batch, dense)
@@ -199,7 +203,8 @@ class MixedInputRNN(nn.Module):
         lengths : Tensor
             ``(batch,)`` int64, real observations per light curve, each in ``[1, steps]``.
         context : Tensor or None
-            ``(batch, n_context)``; required when ``config.use_context``, else must be None.
+            ``(batch, config.static_width)``: the context (when ``config.use_context``), then the summary
+            features (when ``config.summary``); None when the network reads neither.
 
         Returns
         -------
@@ -270,6 +275,11 @@ class MixedInputRNN(nn.Module):
         state : tuple of Tensor
             The new recurrent state.
         """
+        if self.config.summary:
+            raise ModelModeError(
+                "this network reads summary features of the whole light curve (NetworkConfig.summary), which "
+                "one step cannot update; classify whole light curves with forward()."
+            )
         if self.training:
             raise ModelModeError("step() needs eval mode (dropout off, BN running statistics); call .eval().")
         cfg = self.config

@@ -186,6 +186,12 @@ class IncrementalClassifier:
         self._probabilities = probabilities or (lambda logits: torch.softmax(logits.to(torch.float32), dim=-1))
         self.output = output
         config = getattr(network, "config", None)
+        if getattr(config, "summary", ()):
+            raise ModelMismatchError(
+                f"This model reads summary features of the whole light curve ({len(config.summary)}, the features "
+                "branch), which one recurrent step cannot update; it classifies in batch only (lcrnn predict, "
+                "Classifier.predict_proba). Serve a model trained without --features."
+            )
         self.uses_context = bool(getattr(config, "use_context", True))
         if self.uses_context:
             if self.scaler.context_mean_ is None:
