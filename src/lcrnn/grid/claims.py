@@ -12,6 +12,7 @@ attributes used for them are read in :func:`_rdb_storage` and :func:`_trial_id` 
 from __future__ import annotations
 
 import functools
+import json
 import os
 import socket
 import time
@@ -116,7 +117,7 @@ def open_study(storage_url: str, study_name: str, config: GridConfig | None = No
     sampler = optuna.samplers.GridSampler({"config": list(config.names)}, seed=config.train.seed)
     study = optuna.create_study(study_name=study_name, storage=storage, sampler=sampler,
                                 direction="maximize", load_if_exists=True)
-    mine = config.shared_dict()
+    mine = json.loads(json.dumps(config.shared_dict()))  # as the storage keeps it (tuples become lists)
     stored = study.user_attrs.get(STUDY_ATTR)
     if stored is None:
         study.set_user_attr(STUDY_ATTR, mine)
