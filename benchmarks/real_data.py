@@ -185,7 +185,21 @@ def _prediction_rows(model: str, fold: int, ids: np.ndarray, y: np.ndarray, prob
     return frame
 
 
-def _score_classifier(clf: Classifier, real: RealData, test_ids: tuple[str, ...]) -> tuple[np.ndarray, ...]:
+class MeanOfModels:
+    """An ensemble of fitted classifiers of one recipe and other seeds: the mean of their probabilities."""
+
+    def __init__(self, members: list[Classifier]) -> None:
+        self.members = members
+        self.classes_ = members[0].classes_
+
+    def prepare(self, *args: Any, **kwargs: Any) -> Any:
+        return self.members[0].prepare(*args, **kwargs)
+
+    def predict_proba_sequences(self, seqs: Any) -> np.ndarray:
+        return np.mean([m.predict_proba_sequences(seqs) for m in self.members], axis=0)
+
+
+def _score_classifier(clf: Classifier | MeanOfModels, real: RealData, test_ids: tuple[str, ...]) -> tuple[np.ndarray, ...]:
     """Probabilities of a fitted RNN on the test objects, columns in CLASSES order."""
     if tuple(clf.classes_) != CLASSES:
         raise SystemExit(f"error: the model's classes {clf.classes_} are not {CLASSES}.")
@@ -195,7 +209,7 @@ def _score_classifier(clf: Classifier, real: RealData, test_ids: tuple[str, ...]
     return seqs.object_ids.astype(str), seqs.labels, clf.predict_proba_sequences(seqs)
 
 
-def _early_aucs(clf: Classifier, real: RealData, test_ids: tuple[str, ...]) -> dict[str, float]:
+def _early_aucs(clf: Classifier | MeanOfModels, real: RealData, test_ids: tuple[str, ...]) -> dict[str, float]:
     """Hand & Till AUC of the test objects after their first n observations (a shorter curve keeps all)."""
     objects = real.objects[real.objects["object_id"].isin(test_ids)][["object_id", "ra", "dec", "label"]]
     photometry = real.photometry[real.photometry["object_id"].isin(test_ids)]
@@ -223,7 +237,8 @@ def run_rnn(real: RealData, splits: list[Split], use_context: bool, augment: int
     ``features`` adds the features branch (``NetworkConfig.summary``: light-curve shape features).
     """
     name = (f"rnn_{'context' if use_context else 'no_context'}{f'_aug{augment}' if augment else ''}"
-            f"{'_features' if features else ''}{'_robust' if robust is not None else ''}")
+            f"{'_features' if features else ''}{'_robust' if robust is not None else ''}"
+            f"{f'_x{args.ensemble}' if args.ensemble > 1 else ''}")
     copies_phot = copies_obj = None
     if augment:
         labelled = real.objects[["object_id", "ra", "dec", "label"]]
@@ -239,18 +254,24 @@ def run_rnn(real: RealData, splits: list[Split], use_context: bool, augment: int
             extra = copies_phot[copies_phot["object_id"].isin(used["object_id"])]
             photometry = pd.concat([photometry, extra], ignore_index=True)
             objects = pd.concat([objects, used[objects.columns]], ignore_index=True)
-        clf = Classifier(rnn="gru", loss="focal", gamma=args.gamma, use_context=use_context,
-                         epochs=args.epochs, hidden=args.hidden, dense=args.dense,
-                         batch_size=args.batch_size, lr=args.lr, seed=args.seed + k, max_len=MAX_LEN,
-                         select_by=args.select_by, early_stopping=args.early_stopping, progress=False,
-                         augment=robust, summary=SHAPE_FEATURES if features else ())
+        members = []
+        for j in range(args.ensemble):  # seeds of fold k: args.seed + k, then + 1000, + 2000, ...
+            clf = Classifier(rnn="gru", loss="focal", gamma=args.gamma, use_context=use_context,
+                             epochs=args.epochs, hidden=args.hidden, dense=args.dense,
+                             batch_size=args.batch_size, lr=args.lr, seed=args.seed + k + 1000 * j, max_len=MAX_LEN,
+                             select_by=args.select_by, early_stopping=args.early_stopping, progress=False,
+                             augment=robust, summary=SHAPE_FEATURES if features else ())
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                members.append(clf.fit(photometry, objects, real.galaxies, split=split))
+        clf = members[0] if len(members) == 1 else MeanOfModels(members)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            clf.fit(photometry, objects, real.galaxies, split=split)
             ids, y, proba = _score_classifier(clf, real, split.test)
         metrics.append(_short(classification_metrics(y, proba, CLASSES)))
-        metrics[-1]["best_epoch"] = clf.best_epoch_
-        metrics[-1]["last_epoch"] = int(clf.history_["epoch"].max())
+        best = [m.best_epoch_ for m in members]
+        last = [int(m.history_["epoch"].max()) for m in members]
+        metrics[-1]["best_epoch"], metrics[-1]["last_epoch"] = (best, last) if len(members) > 1 else (best[0], last[0])
         metrics[-1]["auc_first_n"] = _early_aucs(clf, real, split.test)
         predictions.append(_prediction_rows(name, k, ids, y, proba, real.objects))
         seconds.append(time.perf_counter() - start)
@@ -507,10 +528,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--finetune-scaler", choices=("keep", "refit"), default="keep",
                         help="fine-tuning: keep the simulated survey's scaler, or refit it on each real fold")
     parser.add_argument("--rnn-variants", nargs="*", default=["context", "no_context"],
-                        choices=("context", "no_context"), help="the plain real-data RNNs to run (none: skip)")
+                        choices=("context", "no_context", "context_robust", "context_features",
+                                 "context_features_robust"),
+                        help="the real-data RNNs to run (none: skip); --robust and --features add theirs")
     parser.add_argument("--features", action="store_true",
                         help="also run the context RNN with the features branch (light-curve shape features beside "
                              "the RNN summary), plain and, with --robust, robust")
+    parser.add_argument("--ensemble", type=int, default=1,
+                        help="real-data RNNs: average the probabilities of this many seeds per fold")
     parser.add_argument("--sim-robust", action="store_true",
                         help="train the sim-to-real RNNs with the robust augmentations too")
     parser.add_argument("--no-forests", action="store_true", help="skip the forests (they take a while)")
@@ -557,7 +582,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         predictions.append(preds)
         timing[name] = time.perf_counter() - tic
 
-    variants = ([(v == "context", 0, None, False) for v in args.rnn_variants]
+    named = {"context": (True, 0, None, False), "no_context": (False, 0, None, False),
+             "context_robust": (True, 0, ROBUST, False), "context_features": (True, 0, None, True),
+             "context_features_robust": (True, 0, ROBUST, True)}
+    variants = ([named[v] for v in args.rnn_variants]
                 + ([(True, args.augment, None, False)] if args.augment else [])
                 + ([(True, 0, ROBUST, False)] if args.robust else [])
                 + ([(True, 0, None, True)] + ([(True, 0, ROBUST, True)] if args.robust else []) if args.features
