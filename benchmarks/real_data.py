@@ -68,7 +68,7 @@ from lcrnn.train.augment import ROBUST, AugmentConfig
 CLASSES = ("VS", "SN", "AGN")
 DUPLICATE_RADIUS_ARCSEC = 5.0  # an OSC event this close to a MANTRA supernova is the same supernova
 MAX_LEN = 30  # observations the RNN reads (paper: the first 30); the features use the same ones
-EARLY_N = (1, 2, 3, 5)  # observations seen, for the RNNs' early-classification AUCs
+EARLY_N = (1, 2, 3, 5)  # observations seen, for the early-classification AUCs (RNNs and the context forest)
 # Source populations for the simulated survey: subtype mixes passed to SimulationConfig.
 SIM_POPULATIONS: dict[str, dict[str, Any]] = {
     "survey": dict(SOURCE_POPULATIONS["survey"]),
@@ -279,8 +279,12 @@ def run_rnn(real: RealData, splits: list[Split], use_context: bool, augment: int
 
 
 def run_forest(real: RealData, features: pd.DataFrame, splits: list[Split], name: str, columns: list[str],
-               seed: int) -> tuple[list[dict], pd.DataFrame, list[float]]:
-    """The balanced-random-forest baseline on the same folds (trained on train + validation)."""
+               seed: int, early: dict[int, pd.DataFrame] | None = None) -> tuple[list[dict], pd.DataFrame, list[float]]:
+    """The balanced-random-forest baseline on the same folds (trained on train + validation).
+
+    ``early`` (n -> features of each light curve's first n points) scores the fold's forest, trained on whole
+    light curves as the RNNs are, on its test objects' first n points: the forest's early classification.
+    """
     label_index = {c: i for i, c in enumerate(CLASSES)}
     metrics, predictions, seconds = [], [], []
     for k, split in enumerate(tqdm(splits, desc=name)):
@@ -295,10 +299,23 @@ def run_forest(real: RealData, features: pd.DataFrame, splits: list[Split], name
             warnings.filterwarnings("ignore", message=".*sklearn.utils.parallel.delayed.*")
             model = _forest(seed + k).fit(features.loc[train_ids, columns].to_numpy(), y_train)
             proba[:, model.classes_] = model.predict_proba(features.loc[test_ids, columns].to_numpy())
+            first_n = {str(n): model.predict_proba(table.loc[test_ids, columns].to_numpy())
+                       for n, table in (early or {}).items()}
         metrics.append(_short(classification_metrics(y_test, proba, CLASSES)))
+        if first_n:
+            metrics[-1]["auc_first_n"] = {
+                n: classification_metrics(y_test, _full_proba(p, model.classes_), CLASSES)["auc_hand_till"]
+                for n, p in first_n.items()}
         predictions.append(_prediction_rows(name, k, test_ids, y_test, proba, real.objects))
         seconds.append(time.perf_counter() - start)
     return metrics, pd.concat(predictions, ignore_index=True), seconds
+
+
+def _full_proba(proba: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """A forest's probabilities with a column for every class (a class absent from training gets 0)."""
+    full = np.zeros((proba.shape[0], len(CLASSES)))
+    full[:, classes] = proba
+    return full
 
 
 def sim_config(variant: str, args: argparse.Namespace) -> SimulationConfig:
@@ -575,9 +592,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "forest_no_context": [c for c in features.columns if c not in CONTEXT_COLUMNS],
         "forest_sampling_only": list(SAMPLING_FEATURES),
     }
+    early = {n: feature_table(real.photometry, real.objects, real.galaxies, context, max_len=n) for n in EARLY_N}
     for name, columns in ({} if args.no_forests else forests).items():
         tic = time.perf_counter()
-        metrics, preds, seconds = run_forest(real, features, splits, name, columns, args.seed)
+        metrics, preds, seconds = run_forest(real, features, splits, name, columns, args.seed,
+                                             early if name == "forest_context" else None)
         results["models"][name] = {"folds": metrics, "summary": summarize_folds(metrics), "seconds": seconds}
         predictions.append(preds)
         timing[name] = time.perf_counter() - tic
