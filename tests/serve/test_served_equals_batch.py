@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 
 from lcrnn.classifier import Classifier
 from lcrnn.data.context import ContextConfig
+from lcrnn.data.features import SHAPE_FEATURES
 from lcrnn.model.calibration import Calibration
 from lcrnn.serve.app import ClassificationService, ServeConfig, create_app
 from lcrnn.serve.ingest import ingest_files
@@ -54,23 +55,25 @@ class Run:
 
 @pytest.fixture(
     scope="module",
-    params=[("gru", True), ("gru", False), ("lstm", True), ("lstm", False)],
-    ids=["gru-context", "gru-no-context", "lstm-context", "lstm-no-context"],
+    params=[("gru", True, False), ("gru", False, False), ("lstm", True, False), ("lstm", False, False),
+            ("gru", True, True), ("lstm", False, True)],
+    ids=["gru-context", "gru-no-context", "lstm-context", "lstm-no-context", "gru-context-features",
+         "lstm-no-context-features"],
 )
 def run(request, tmp_path_factory, toy_survey) -> Run:
-    rnn, use_context = request.param
+    rnn, use_context, features = request.param  # features: the features branch (lcrnn.serve.prefixes)
     photometry, objects, galaxies = toy_survey
     objects = objects.groupby("label").head(12).reset_index(drop=True)
     photometry = photometry[photometry.object_id.isin(objects.object_id)].reset_index(drop=True)
     torch.manual_seed(0)
     clf = Classifier(
         rnn=rnn, use_context=use_context, max_len=MAX_LEN, hidden=8, dense=8, epochs=1, batch_size=16,
-        device="cpu", progress=False,
+        device="cpu", progress=False, summary=SHAPE_FEATURES if features else (),
     ).fit(photometry, objects, galaxies)
     # One epoch teaches a tiny network little, so its fitted calibration flattens every probability towards the
     # class frequencies; a fixed one that moves each probability keeps the comparison telling, calibration in.
     clf.model_.calibration = Calibration(temperature=0.6, offsets=(0.4, -0.1, -0.3), priors=(0.5, 0.3, 0.2))
-    folder = tmp_path_factory.mktemp(f"{rnn}-{use_context}")
+    folder = tmp_path_factory.mktemp(f"{rnn}-{use_context}-{features}")
     galaxies_path = None
     if use_context:
         galaxies_path = folder / "galaxies.parquet"

@@ -21,7 +21,7 @@ from lcrnn.data.tables import Survey
 from lcrnn.errors import InvalidConfigError
 from lcrnn.model.config import InvalidModelInputError, ModelModeError, NetworkConfig
 from lcrnn.model.network import MixedInputRNN
-from lcrnn.serve.incremental import IncrementalClassifier, ModelMismatchError
+from lcrnn.serve.incremental import IncrementalClassifier, ModelMismatchError, ObjectState, Photometry
 
 SMALL = dict(hidden=8, dense=8, batch_size=32, device="cpu", progress=False)
 
@@ -135,9 +135,31 @@ def test_features_model_round_trips_and_early_predictions_see_only_early_points(
     assert np.abs(cut - proba.filter(like="p_").to_numpy()).max() > 1e-3  # the features did change
 
 
-def test_features_model_is_refused_by_the_served_route_with_a_reason(fitted):
-    with pytest.raises(ModelMismatchError, match="batch only"):
-        IncrementalClassifier.from_trained(fitted.model_)
+def test_served_features_model_equals_batch_after_each_detection_in_any_order(fitted, toy_survey):
+    photometry, objects, galaxies = toy_survey
+    long_enough = photometry.groupby("object_id").size().loc[lambda n: n >= 6].index
+    some = objects[objects.object_id.isin(long_enough)].groupby("label").head(3)
+    phot = photometry[photometry.object_id.isin(some.object_id)].sort_values(["object_id", "mjd"])
+    prepared = fitted.prepare(phot, some, galaxies)
+    context = dict(zip(prepared.object_ids, prepared.context))
+    served = IncrementalClassifier.from_trained(fitted.model_)
+    with pytest.raises(ModelMismatchError, match="no one-step update"):
+        served.step(np.zeros((1, served.state_size), np.float32), np.zeros(1), np.zeros(1), np.zeros(1),
+                    prepared.context[:1])
+    for oid, curve in phot.groupby("object_id", sort=True):
+        curve = curve.iloc[:6]
+        order = [2, 0, 1, 5, 3, 4]  # late detections: the light curve is re-read, as always for this model
+        state, seen = ObjectState(context=context[oid]), []
+        for k in order:
+            seen.append(k)
+            rows = curve.iloc[sorted(seen)]
+            new = Photometry.of(*(curve.iloc[[k]][c] for c in ("mjd", "mag", "mag_err")))
+            full = Photometry.of(rows["mjd"], rows["mag"], rows["mag_err"]) if state.n_obs else None
+            [update] = served.update_many([state], [new], [full])
+            state = update.state
+            want = fitted.predict_proba(rows, some[some.object_id == oid], galaxies).iloc[0].filter(like="p_")
+            np.testing.assert_allclose(state.probabilities, want.to_numpy(np.float64), atol=1e-6)
+        assert update.rebuilt and update.history.shape == (6, 3)
 
 
 def test_cli_train_features_records_them(toy_survey, tmp_path):

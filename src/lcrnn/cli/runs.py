@@ -180,7 +180,7 @@ def train(
     = NetworkConfig.max_len,
     features: Annotated[bool, typer.Option(
         "--features", help="The features branch: light-curve shape features (amplitude, skew, eta, ...) of the same "
-                           "observations beside the RNN summary and the context. Batch prediction only.")] = False,
+                           "observations beside the RNN summary and the context.")] = False,
     stratified_batches: Annotated[bool, typer.Option(help="Class-stratified mini-batches.")]
     = TrainConfig.stratified_batches,
     early_stopping: Annotated[int | None, typer.Option(help="Stop after N epochs without a better val AUC.")]

@@ -12,7 +12,9 @@ Three situations break the simple "one more step" picture, and each is handled s
   stored, counted and show up in the history with unchanged probabilities);
 * **out of order** an observation older than the object's latest changes the sequence (and, if older than the
   first, every ``t - t_first``), so the object's state is rebuilt from its stored photometry;
-* **many objects at once** all objects that get a new observation advance in one batched step call.
+* **many objects at once** all objects that get a new observation advance in one batched step call;
+* **a features model** (``NetworkConfig.summary``) reads summary features of the whole light curve, which no
+  step can update: it re-reads the stored light curve at each update (:mod:`lcrnn.serve.prefixes`).
 
 The class works on plain arrays and :class:`ObjectState` records; the state store
 (:mod:`lcrnn.serve.store`) loads and saves them atomically.
@@ -32,6 +34,7 @@ from lcrnn.data.sequences import step_features
 from lcrnn.errors import LcrnnError
 from lcrnn.model.flat_step import FlatStep
 from lcrnn.model.network import MixedInputRNN
+from lcrnn.serve.prefixes import prefix_logits
 from lcrnn.train.calibrate import output_description, probability_function
 from lcrnn.train.run_dir import TrainedModel
 
@@ -186,12 +189,8 @@ class IncrementalClassifier:
         self._probabilities = probabilities or (lambda logits: torch.softmax(logits.to(torch.float32), dim=-1))
         self.output = output
         config = getattr(network, "config", None)
-        if getattr(config, "summary", ()):
-            raise ModelMismatchError(
-                f"This model reads summary features of the whole light curve ({len(config.summary)}, the features "
-                "branch), which one recurrent step cannot update; it classifies in batch only (lcrnn predict, "
-                "Classifier.predict_proba). Serve a model trained without --features."
-            )
+        # The features branch: no recurrent state between updates, each prefix through the batch route.
+        self.summary: tuple[str, ...] = tuple(getattr(config, "summary", ()))
         self.uses_context = bool(getattr(config, "use_context", True))
         if self.uses_context:
             if self.scaler.context_mean_ is None:
@@ -209,7 +208,7 @@ class IncrementalClassifier:
         self.state_size = int(sum(self._sizes))
         self._initial = self._flatten(one)[0]
         # The paper's network steps on flat rows in one native call (lcrnn.model.flat_step); others via tensors.
-        self._flat = FlatStep(network) if isinstance(network, MixedInputRNN) else None
+        self._flat = FlatStep(network) if isinstance(network, MixedInputRNN) and not self.summary else None
 
     @classmethod
     def from_trained(cls, model: TrainedModel, raw: bool = False,
@@ -280,6 +279,9 @@ class IncrementalClassifier:
         probabilities : ndarray, shape (n, n_classes)
         new_states : ndarray, shape (n, state_size)
         """
+        if self.summary:
+            raise ModelMismatchError("A features model has no one-step update (its summary features describe the "
+                                     "whole light curve); classify with update_many and the object's photometry.")
         n = int(np.asarray(states).shape[0])
         # The batch route's own arithmetic: step_features, then the fitted scaler (lcrnn.data).
         x = self.scaler.scale_steps(step_features(t_rel, mag, mag_err))  # (n, 3)
@@ -303,7 +305,12 @@ class IncrementalClassifier:
     # --- whole updates -------------------------------------------------------------------------------------
 
     def needs_rebuild(self, current: ObjectState, new: Photometry) -> bool:
-        """True when a new detection is not later than the object's latest, so appending would be wrong."""
+        """True when a new detection is not later than the object's latest, so appending would be wrong.
+
+        A features model (:mod:`lcrnn.serve.prefixes`) re-reads its light curve at every update after the first.
+        """
+        if self.summary and current.n_obs > 0 and len(new) > 0:
+            return True
         return current.last_mjd is not None and len(new) > 0 and float(new.mjd.min()) <= current.last_mjd
 
     def update_many(
@@ -373,6 +380,8 @@ class IncrementalClassifier:
 
         Returns the probabilities after each step, shape (jobs, max_steps, n_classes), and the final states.
         """
+        if self.summary:
+            return self._run_prefixes(jobs)
         if len(jobs) == 1 and jobs[0].n_steps == 1:
             return self._run_one(jobs[0])
         n_jobs, n_classes = len(jobs), len(self.classes)
@@ -410,6 +419,20 @@ class IncrementalClassifier:
             ctx = None if ctx_all is None else ctx_all[idx]
             step_probs[idx, r], states[idx] = self._advance(states[idx], x_all[idx, r], ctx)
         return step_probs, states
+
+    def _run_prefixes(self, jobs: Sequence[_Job]) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_run` for a features model: the batch network on every prefix each job adds (from scratch)."""
+        steps = [job.n_steps for job in jobs]
+        if self.uses_context and any(job.context is None for job in jobs if job.n_steps):
+            raise ModelMismatchError("An object without context reached a model that reads context.")
+        curves = [(job.seq.mjd - (job.t_first or 0.0), job.seq.mag, job.seq.mag_err) for job in jobs]
+        logits = prefix_logits(self.network, self.scaler, curves, steps, [job.context for job in jobs])
+        step_probs = np.zeros((len(jobs), max(steps, default=0), len(self.classes)), np.float32)
+        with torch.inference_mode():
+            for i, part in enumerate(logits):
+                if len(part):
+                    step_probs[i, : len(part)] = self._probabilities(torch.from_numpy(part)).numpy()
+        return step_probs, np.tile(self._initial, (len(jobs), 1))  # no state: the next update re-reads the curve
 
     def _run_one(self, job: _Job) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`_run` for the usual served call, one object and one step: the same arithmetic, no padding."""
