@@ -9,6 +9,7 @@ states, probabilities and history together, so that a crash leaves all of them o
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -20,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from lcrnn.serve.incremental import IncrementalClassifier, ModelMismatchError, ObjectState, Photometry, Update
-from lcrnn.serve.store.database import chunks
+from lcrnn.serve.store.database import chunks, insert_rows, update_rows
 from lcrnn.serve.store.errors import UnknownObjectError
 from lcrnn.serve.store.schema import StoreTables
 
@@ -211,22 +212,16 @@ def insert_upper_limits(conn: Connection, tables: StoreTables, uls: Columns) -> 
     for oid, mjd, limit, band in zip(*columns):
         if (oid, mjd, band) not in have:
             have.add((oid, mjd, band))
-            new.append({"object_id": oid, "mjd": mjd, "limit_mag": limit, "band": band})
-    if new:
-        conn.execute(sa.insert(tables.upper_limits), new)
+            new.append((oid, mjd, limit, band))
+    insert_rows(conn, tables.upper_limits, ("object_id", "mjd", "limit_mag", "band"), new)
     return len(new)
 
 
 def insert_detections(conn: Connection, tables: StoreTables, new: Columns, now: float) -> None:
     """Store the new detections, in arrival order."""
     names = ("object_id", "mjd", "mag", "mag_err", "band", "alert_id")
-    conn.execute(
-        sa.insert(tables.observations),
-        [
-            {**dict(zip(names, values)), "received_at": now}
-            for values in zip(*(new[c].tolist() for c in names))
-        ],
-    )
+    columns = [new[c].tolist() for c in names]
+    insert_rows(conn, tables.observations, (*names, "received_at"), list(zip(*columns, [now] * len(columns[0]))))
 
 
 def write_states(
@@ -238,32 +233,14 @@ def write_states(
     now: float,
 ) -> None:
     """Write each object's new recurrent state, detection count, times and probabilities."""
-    values = ("n_obs", "first_mjd", "last_mjd", "state", "leading_class", "leading_prob", "updated_at")
-    statement = (
-        sa.update(tables.objects)
-        .where(tables.objects.c.object_id == sa.bindparam("b_object_id"))
-        .values(
-            probabilities=sa.bindparam("b_probabilities", type_=sa.JSON),
-            **{name: sa.bindparam(f"b_{name}") for name in values},
-        )
-    )
-    conn.execute(
-        statement,
-        [
-            {
-                "b_object_id": oid,
-                "b_n_obs": u.state.n_obs,
-                "b_first_mjd": u.state.first_mjd,
-                "b_last_mjd": u.state.last_mjd,
-                "b_state": np.asarray(u.state.state, np.float32).tobytes(),
-                "b_probabilities": p,
-                "b_leading_class": max(p, key=p.__getitem__),
-                "b_leading_prob": max(p.values()),
-                "b_updated_at": now,
-            }
-            for oid, u, p in zip(ids, updates, probs)
-        ],
-    )
+    columns = ("n_obs", "first_mjd", "last_mjd", "state", "probabilities", "leading_class", "leading_prob",
+               "updated_at")
+    rows = []
+    for oid, u, p in zip(ids, updates, probs):
+        leading = max(p, key=p.__getitem__)
+        rows.append((u.state.n_obs, u.state.first_mjd, u.state.last_mjd,
+                     np.asarray(u.state.state, np.float32).tobytes(), json.dumps(p), leading, p[leading], now, oid))
+    update_rows(conn, tables.objects, columns, "object_id", rows)
 
 
 def write_probabilities(
@@ -272,14 +249,9 @@ def write_probabilities(
     """Replace the per-class probability rows (what candidate queries search) of the updated objects."""
     for chunk in chunks(list(ids)):
         conn.execute(sa.delete(tables.probabilities).where(tables.probabilities.c.object_id.in_(chunk)))
-    conn.execute(
-        sa.insert(tables.probabilities),
-        [
-            {"object_id": oid, "cls": c, "prob": v}  # the same rounded numbers as the JSON column
-            for oid, p in zip(ids, probs)
-            for c, v in p.items()
-        ],
-    )
+    # The same rounded numbers as the JSON column.
+    insert_rows(conn, tables.probabilities, ("object_id", "cls", "prob"),
+                [(oid, c, v) for oid, p in zip(ids, probs) for c, v in p.items()])
 
 
 def write_history(
@@ -289,19 +261,11 @@ def write_history(
     rebuilt = [oid for oid, u in zip(ids, updates) if u.rebuilt]
     for chunk in chunks(rebuilt):
         conn.execute(sa.delete(tables.history).where(tables.history.c.object_id.in_(chunk)))
-    conn.execute(
-        sa.insert(tables.history),
-        [
-            {
-                "object_id": oid,
-                "step": u.history_start + j + 1,
-                "mjd": float(u.history_mjd[j]),
-                "probabilities": p,
-            }
-            for oid, u in zip(ids, updates)
-            for j, p in enumerate(np.round(u.history.astype(np.float64), 7).tolist())
-        ],
-    )
+    insert_rows(conn, tables.history, ("object_id", "step", "mjd", "probabilities"), [
+        (oid, u.history_start + j + 1, mjd, json.dumps(p))
+        for oid, u in zip(ids, updates)
+        for j, (mjd, p) in enumerate(zip(u.history_mjd.tolist(), np.round(u.history.astype(np.float64), 7).tolist()))
+    ])
     return len(rebuilt)
 
 
