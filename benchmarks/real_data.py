@@ -332,13 +332,14 @@ def run_sim_to_real(sim, real: RealData, splits: list[Split], use_context: bool,
                     variant: str) -> tuple[list[dict], pd.DataFrame, dict[str, Any]]:
     """Train on the simulated survey only; score on each real fold's test part (as the others)."""
     name = (f"sim_{variant.replace(':', '_')}_{'context' if use_context else 'no_context'}"
-            f"{'_robust' if args.sim_robust else ''}")
+            f"{'_features' if args.sim_features else ''}{'_robust' if args.sim_robust else ''}")
     labels = sim.objects["label"].astype(str).to_numpy()
     split = make_split(sim.objects["object_id"].astype(str).to_numpy(), labels, seed=args.seed)
     clf = Classifier(rnn="gru", loss="focal", gamma=args.gamma, use_context=use_context,
                      epochs=args.sim_epochs, hidden=args.hidden, dense=args.dense, batch_size=128,
                      lr=args.lr, seed=args.seed, max_len=MAX_LEN, progress=False,
-                     early_stopping=args.early_stopping, augment=ROBUST if args.sim_robust else None)
+                     early_stopping=args.early_stopping, augment=ROBUST if args.sim_robust else None,
+                     summary=SHAPE_FEATURES if args.sim_features else ())
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -553,6 +554,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "the RNN summary), plain and, with --robust, robust")
     parser.add_argument("--ensemble", type=int, default=1,
                         help="real-data RNNs: average the probabilities of this many seeds per fold")
+    parser.add_argument("--sim-features", action="store_true",
+                        help="train the sim-to-real RNNs with the features branch")
     parser.add_argument("--sim-robust", action="store_true",
                         help="train the sim-to-real RNNs with the robust augmentations too")
     parser.add_argument("--no-forests", action="store_true", help="skip the forests (they take a while)")
@@ -562,6 +565,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
+    if args.ensemble < 1:
+        raise SystemExit(f"error: --ensemble must be 1 or more, not {args.ensemble}")
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
     timing: dict[str, float] = {}
@@ -592,7 +597,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "forest_no_context": [c for c in features.columns if c not in CONTEXT_COLUMNS],
         "forest_sampling_only": list(SAMPLING_FEATURES),
     }
-    early = {n: feature_table(real.photometry, real.objects, real.galaxies, context, max_len=n) for n in EARLY_N}
+    early = ({} if args.no_forests else
+             {n: feature_table(real.photometry, real.objects, real.galaxies, context, max_len=n) for n in EARLY_N})
     for name, columns in ({} if args.no_forests else forests).items():
         tic = time.perf_counter()
         metrics, preds, seconds = run_forest(real, features, splits, name, columns, args.seed,

@@ -29,6 +29,7 @@ from lcrnn.data.context import (
     compute_context,
 )
 from lcrnn.data.features import with_summary
+from lcrnn.data.inputs import network_inputs
 from lcrnn.data.scaling import FeatureScaler
 from lcrnn.data.sequences import SequenceSet, build_sequences
 from lcrnn.data.splits import Split, make_split
@@ -436,15 +437,10 @@ def _source_of(galaxies: Any) -> Any:
 
 
 def _network_inputs(model: TrainedModel, seqs: SequenceSet) -> SequenceSet:
-    """Scaled sequences as the network reads them: cut to max_len, without context for a no-context model."""
-    if seqs.values.shape[1] > model.max_len:
-        seqs = seqs.truncate(model.max_len)
-    if model.network_config.summary:  # the features branch: of exactly the steps the network reads
-        seqs = with_summary(seqs, model.network_config.summary)
-    scaled = model.scaler.transform(seqs)
-    if not model.network_config.use_context:
-        scaled = dataclasses.replace(scaled, context=None)
-    return scaled
+    """Scaled sequences as the network reads them (:func:`lcrnn.data.inputs.network_inputs`)."""
+    cfg = model.network_config
+    return network_inputs(seqs, model.scaler, max_len=model.max_len, summary=cfg.summary,
+                          use_context=cfg.use_context)
 
 
 def _init_name(init: str | Path | TrainedModel) -> str:

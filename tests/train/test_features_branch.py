@@ -172,3 +172,37 @@ def test_cli_train_features_records_them(toy_survey, tmp_path):
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["network"]["summary"] == list(SHAPE_FEATURES)
     assert len(config["scaler"]["summary_center"]) == len(SHAPE_FEATURES)
+
+
+def test_in_order_updates_read_only_new_steps_and_stop_reading_past_max_len(toy_survey):
+    photometry, objects, galaxies = toy_survey
+    clf = Classifier(epochs=1, summary=("amplitude", "eta"), max_len=4, use_context=False, **SMALL)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", KeptEpochWarning)
+        clf.fit(photometry, objects, galaxies)
+    served = IncrementalClassifier.from_trained(clf.model_)
+    oid = photometry.groupby("object_id").size().loc[lambda n: n >= 6].index[0]
+    curve = photometry[photometry.object_id == oid].sort_values("mjd").iloc[:6]
+    state, probabilities = ObjectState(), []
+    for k in range(6):
+        new = Photometry.of(*(curve.iloc[[k]][c] for c in ("mjd", "mag", "mag_err")))
+        needs = served.needs_photometry(state, new)
+        assert needs == (0 < k < 4)  # a features model re-reads while it still reads, never past max_len
+        rows = curve.iloc[: k + 1]
+        full = Photometry.of(rows["mjd"], rows["mag"], rows["mag_err"]) if needs else None
+        [update] = served.update_many([state], [new], [full])
+        assert not update.rebuilt and update.history_start == k and len(update.history) == 1  # only the new row
+        state = update.state
+        probabilities.append(state.probabilities)
+        want = clf.predict_proba(rows, objects[objects.object_id == oid], galaxies).iloc[0].filter(like="p_")
+        np.testing.assert_allclose(state.probabilities, want.to_numpy(np.float64), atol=1e-6)
+    np.testing.assert_array_equal(probabilities[5], probabilities[3])  # points past max_len change nothing
+    with pytest.raises(ModelMismatchError, match="read again whole"):
+        served.update_many([ObjectState(n_obs=1, first_mjd=1.0, last_mjd=1.0)], [Photometry.of([2.0], [18.0], [0.1])])
+
+
+def test_without_features_runs_and_grid_studies_read_as_older_versions_wrote_them():
+    assert "summary" not in NetworkConfig().to_dict()  # an older grid study's stored settings still match
+    assert NetworkConfig.from_dict(NetworkConfig(summary=("eta",)).to_dict()).summary == ("eta",)
+    plain = FeatureScaler().fit(_set(CURVES)).to_dict()
+    assert set(plain) == {"min_std", "mean", "std", "context_mean", "context_std"}

@@ -100,6 +100,15 @@ def _recipe() -> str:
                     if getattr(ROBUST, name) != getattr(AugmentConfig(), name))
 
 
+def _network_asked(values: dict[str, Any]) -> NetworkConfig:
+    """The network `lcrnn train`'s options ask for (before --init may replace it)."""
+    from lcrnn.data.features import SHAPE_FEATURES  # light-curve loads only when training
+
+    return NetworkConfig(rnn=values["rnn"], hidden=values["hidden"], dense=values["dense"],
+                         use_context=not values["no_context"], max_len=values["max_len"],
+                         summary=SHAPE_FEATURES if values["features"] else ())
+
+
 def _network_of(ctx: typer.Context, init: Path | None, asked: NetworkConfig) -> NetworkConfig:
     """The network to train: as asked, or with --init the starting run's (a network option given with another
     value is an error naming it); the fine-tuning options without --init are an error too."""
@@ -218,13 +227,9 @@ def train(
     from lcrnn.classifier import Classifier, KeptEpochWarning, check_labels
     from lcrnn.workflows.train_run import train_run
 
-    from lcrnn.data.features import SHAPE_FEATURES
-
     values = locals()
     with _option_errors():  # before reading the survey, which may be large
-        network = NetworkConfig(rnn=rnn, hidden=hidden, dense=dense, use_context=not no_context, max_len=max_len,
-                                summary=SHAPE_FEATURES if features else ())
-        network = _network_of(ctx, init, network)
+        network = _network_of(ctx, init, _network_asked(values))
         settings = TrainConfig(loss=loss, gamma=gamma, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
                                stratified_batches=stratified_batches, early_stopping=early_stopping,
                                select_by=select_by, device=check_device(device),

@@ -111,11 +111,9 @@ def shape_features(first: pd.DataFrame, n_jobs: int = 1) -> pd.DataFrame:
     # Own copies: light-curve converts a view of a larger array ~15x more slowly than an array of its own.
     series = [(ti.copy(), mi.copy(), ei.copy())
               for ti, mi, ei in zip(np.split(t, cuts), np.split(m, cuts), np.split(e, cuts), strict=True)]
-    extractor = _shape_extractor()
     if not ids.size:
         return pd.DataFrame(columns=list(SHAPE_FEATURES), index=pd.Index(ids, name="object_id"), dtype=float)
-    # check=False: the rows are sorted by time and finite (validated tables); sorted=True skips a re-sort.
-    values = extractor.many(series, fill_value=np.nan, sorted=True, check=False, n_jobs=n_jobs)
+    values = _extract(series, n_jobs)
     return pd.DataFrame(values, columns=list(SHAPE_FEATURES), index=pd.Index(ids, name="object_id"))
 
 
@@ -154,6 +152,14 @@ def feature_table(photometry: pd.DataFrame, objects: pd.DataFrame, galaxies: pd.
     return features.join(ctx.astype(np.float64), how="inner")
 
 
+def _extract(series: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n_jobs: int) -> np.ndarray:
+    """:data:`SHAPE_FEATURES` of curves ``(t, mag, err)``, each time-sorted and finite; NaN where too short.
+
+    check=False and sorted=True: the callers sort and validate, so light-curve need not check again.
+    """
+    return _shape_extractor().many(series, fill_value=np.nan, sorted=True, check=False, n_jobs=n_jobs)
+
+
 _MIN_DT_DAYS = 1e-4  # ~9 s: what equal observation times are told apart by
 
 
@@ -180,7 +186,7 @@ def summary_features(seqs: SequenceSet, names: Sequence[str] = SHAPE_FEATURES) -
     raw[..., 0] = np.maximum.accumulate(raw[..., 0] - step, axis=1) + step
     series = [(raw[i, :k, 0].copy(), raw[i, :k, 1].copy(), raw[i, :k, 2].copy())
               for i, k in enumerate(seqs.lengths.tolist())]
-    values = _shape_extractor().many(series, fill_value=np.nan, sorted=True, check=False, n_jobs=1)
+    values = _extract(series, 1)
     columns = [SHAPE_FEATURES.index(n) for n in names]
     out[:] = np.asarray(values, np.float64)[:, columns]
     out[~np.isfinite(out)] = np.nan

@@ -150,15 +150,17 @@ class FeatureScaler:
         def plain(a: np.ndarray | None) -> list[float] | None:
             return None if a is None else [float(x) for x in a]
 
-        return {
+        out = {
             "min_std": float(self.min_std),
             "mean": plain(self.mean_),
             "std": plain(self.std_),
             "context_mean": plain(self.context_mean_),
             "context_std": plain(self.context_std_),
-            "summary_center": plain(getattr(self, "summary_center_", None)),
-            "summary_scale": plain(getattr(self, "summary_scale_", None)),
         }
+        if getattr(self, "summary_center_", None) is not None:  # only a features model's scaler has them
+            out["summary_center"] = plain(self.summary_center_)
+            out["summary_scale"] = plain(self.summary_scale_)
+        return out
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> FeatureScaler:

@@ -110,8 +110,12 @@ class NetworkConfig:
         return (self.n_context if self.use_context else 0) + len(self.summary)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dict of every field."""
-        return dataclasses.asdict(self)
+        """Plain JSON-ready dict of every field; ``summary`` only when set, so that a run or grid study written
+        before the features branch existed reads the same as one written now without it."""
+        out = dataclasses.asdict(self)
+        if not self.summary:
+            del out["summary"]
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> NetworkConfig:

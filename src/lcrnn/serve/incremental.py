@@ -34,7 +34,7 @@ from lcrnn.data.sequences import step_features
 from lcrnn.errors import LcrnnError
 from lcrnn.model.flat_step import FlatStep
 from lcrnn.model.network import MixedInputRNN
-from lcrnn.serve.prefixes import prefix_logits
+from lcrnn.serve.prefixes import prefix_probabilities
 from lcrnn.train.calibrate import output_description, probability_function
 from lcrnn.train.run_dir import TrainedModel
 
@@ -125,6 +125,7 @@ class _Job(NamedTuple):
     state0: np.ndarray  # flat state to start from, (state_size,)
     t_first: float | None  # time of the object's first detection: t = mjd - t_first
     context: np.ndarray | None
+    curve: Photometry | None = None  # a features model's whole light curve, re-read (lcrnn.serve.prefixes)
 
 
 def _as_scaler(scaler: Any) -> FeatureScaler:
@@ -305,13 +306,14 @@ class IncrementalClassifier:
     # --- whole updates -------------------------------------------------------------------------------------
 
     def needs_rebuild(self, current: ObjectState, new: Photometry) -> bool:
-        """True when a new detection is not later than the object's latest, so appending would be wrong.
-
-        A features model (:mod:`lcrnn.serve.prefixes`) re-reads its light curve at every update after the first.
-        """
-        if self.summary and current.n_obs > 0 and len(new) > 0:
-            return True
+        """True when a new detection is not later than the object's latest, so appending would be wrong."""
         return current.last_mjd is not None and len(new) > 0 and float(new.mjd.min()) <= current.last_mjd
+
+    def needs_photometry(self, current: ObjectState, new: Photometry) -> bool:
+        """True when the update needs the object's stored detections: a rebuild, or a features model
+        (:mod:`lcrnn.serve.prefixes`) that still reads (fewer than ``max_len`` detections so far)."""
+        reads = bool(self.summary) and 0 < current.n_obs < self.max_len and len(new) > 0
+        return reads or self.needs_rebuild(current, new)
 
     def update_many(
         self,
@@ -349,16 +351,22 @@ class IncrementalClassifier:
         ]
 
     def _plan(self, i: int, obj: ObjectState, add: Photometry, everything: Photometry | None) -> _Job:
-        """The steps object ``i`` takes: its new detections from its state, or all of them from scratch."""
+        """The steps object ``i`` takes: its new detections from its state, or all of them from scratch.
+
+        A features model given the full photometry of an in-order update re-reads it (``curve``) but takes only
+        the new steps; out of order, or with nothing new (a retraction), it is rebuilt as any model is.
+        """
+        curve = None
+        if everything is not None and self.summary and obj.n_obs > 0 and len(add) and not self.needs_rebuild(obj, add):
+            curve, everything = everything, None
         if everything is not None:
             first = float(everything.mjd[0]) if len(everything) else None
             seq, base, state0, rebuilt = everything, 0, self._initial, True
         else:
-            if self.needs_rebuild(obj, add):
-                raise ModelMismatchError(
-                    f"Object #{i} has a detection at MJD {float(add.mjd.min())} not later than its latest "
-                    f"({obj.last_mjd}); pass its full photometry so its state is rebuilt."
-                )
+            if self.needs_photometry(obj, add) and curve is None:
+                why = (f"has a detection at MJD {float(add.mjd.min())} not later than its latest ({obj.last_mjd})"
+                       if self.needs_rebuild(obj, add) else "is read again whole by a features model")
+                raise ModelMismatchError(f"Object #{i} {why}; pass its full photometry.")
             seq, base, rebuilt = add, obj.n_obs, False
             state0 = self._initial if obj.state is None else np.asarray(obj.state, np.float32)
             if state0.shape != (self.state_size,):
@@ -373,7 +381,7 @@ class IncrementalClassifier:
                 "Photometry.of(...) (which sorts) and drop repeated times."
             )
         n_steps = max(0, min(len(seq), self.max_len - base))  # the batch model stops at max_len
-        return _Job(seq, base, n_steps, rebuilt, state0, first, obj.context)
+        return _Job(seq, base, n_steps, rebuilt, state0, first, obj.context, curve)
 
     def _run(self, jobs: Sequence[_Job]) -> tuple[np.ndarray, np.ndarray]:
         """Run every job's steps, all objects with an r-th step in one network call per round r.
@@ -421,18 +429,11 @@ class IncrementalClassifier:
         return step_probs, states
 
     def _run_prefixes(self, jobs: Sequence[_Job]) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`_run` for a features model: the batch network on every prefix each job adds (from scratch)."""
-        steps = [job.n_steps for job in jobs]
+        """:meth:`_run` for a features model: the batch network on every prefix each job adds."""
         if self.uses_context and any(job.context is None for job in jobs if job.n_steps):
             raise ModelMismatchError("An object without context reached a model that reads context.")
-        curves = [(job.seq.mjd - (job.t_first or 0.0), job.seq.mag, job.seq.mag_err) for job in jobs]
-        logits = prefix_logits(self.network, self.scaler, curves, steps, [job.context for job in jobs])
-        step_probs = np.zeros((len(jobs), max(steps, default=0), len(self.classes)), np.float32)
-        with torch.inference_mode():
-            for i, part in enumerate(logits):
-                if len(part):
-                    step_probs[i, : len(part)] = self._probabilities(torch.from_numpy(part)).numpy()
-        return step_probs, np.tile(self._initial, (len(jobs), 1))  # no state: the next update re-reads the curve
+        probs = prefix_probabilities(self.network, self.scaler, self._probabilities, jobs, len(self.classes))
+        return probs, np.tile(self._initial, (len(jobs), 1))  # no state: the next update re-reads the curve
 
     def _run_one(self, job: _Job) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`_run` for the usual served call, one object and one step: the same arithmetic, no padding."""

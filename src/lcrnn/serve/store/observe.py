@@ -167,8 +167,9 @@ def full_photometry(
     current: Sequence[ObjectState],
     fresh: Sequence[Photometry],
 ) -> list[Photometry | None]:
-    """For objects whose new detections arrived out of time order, stored plus new photometry; else None."""
-    late = [i for i, state, new in zip(ids, current, fresh) if model.needs_rebuild(state, new)]
+    """Stored plus new photometry for objects whose update needs it (a detection out of time order, or a
+    features model that still reads; see ``IncrementalClassifier.needs_photometry``); else None."""
+    late = [i for i, state, new in zip(ids, current, fresh) if model.needs_photometry(state, new)]
     stored = stored_photometry(conn, tables, late)
     full: list[Photometry | None] = []
     for oid, new in zip(ids, fresh):
