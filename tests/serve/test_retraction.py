@@ -12,6 +12,7 @@ import torch
 from fastapi.testclient import TestClient
 
 from lcrnn.classifier import Classifier
+from lcrnn.data.features import SHAPE_FEATURES
 from lcrnn.serve.app import ServeConfig, create_app
 
 TOKEN = "retraction-token"
@@ -19,9 +20,10 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 ATOL = 1e-5
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory, toy_survey):
-    """A saved tiny Classifier without context input, and four objects with 6+ detections each."""
+@pytest.fixture(scope="module", params=[False, True], ids=["plain", "features"])
+def tiny(request, tmp_path_factory, toy_survey):
+    """A saved tiny Classifier without context input (and with the features branch, re-reading its light
+    curves: lcrnn.serve.prefixes), and four objects with 6+ detections each."""
     photometry, objects, galaxies = toy_survey
     train = objects.groupby("label").head(12).reset_index(drop=True)
     torch.manual_seed(0)
@@ -34,6 +36,7 @@ def tiny(tmp_path_factory, toy_survey):
         batch_size=16,
         device="cpu",
         progress=False,
+        summary=SHAPE_FEATURES if request.param else (),
     ).fit(photometry[photometry.object_id.isin(train.object_id)], train, galaxies)
     path = clf.save(tmp_path_factory.mktemp("retract") / "run")
     counts = photometry.groupby("object_id").size()
