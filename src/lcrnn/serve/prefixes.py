@@ -82,8 +82,9 @@ def prefix_probabilities(network: MixedInputRNN, scaler: FeatureScaler,
     steps = [job.n_steps for job in jobs]
     logits = prefix_logits(network, scaler, curves, [job.base for job in jobs], steps, [job.context for job in jobs])
     out = np.zeros((len(jobs), max(steps, default=0), n_classes), np.float32)
-    with torch.inference_mode():
-        for i, part in enumerate(logits):
-            if len(part):
-                out[i, : len(part)] = probabilities(torch.from_numpy(part)).numpy()
+    if sum(steps):
+        with torch.inference_mode():  # one call of the calibration for every prefix of every job
+            probs = np.split(probabilities(torch.from_numpy(np.concatenate(logits))).numpy(), np.cumsum(steps)[:-1])
+        for i, part in enumerate(probs):
+            out[i, : len(part)] = part
     return out
