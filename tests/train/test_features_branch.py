@@ -206,3 +206,24 @@ def test_without_features_runs_and_grid_studies_read_as_older_versions_wrote_the
     assert NetworkConfig.from_dict(NetworkConfig(summary=("eta",)).to_dict()).summary == ("eta",)
     plain = FeatureScaler().fit(_set(CURVES)).to_dict()
     assert set(plain) == {"min_std", "mean", "std", "context_mean", "context_std"}
+
+
+def test_a_batch_mixing_objects_past_max_len_and_still_reading_pads_only_to_max_len(monkeypatch, fitted):
+    import lcrnn.serve.prefixes as prefixes
+
+    widths = []
+    real = prefixes.network_inputs
+    monkeypatch.setattr(prefixes, "network_inputs",
+                        lambda seqs, *a, **k: widths.append(seqs.max_len) or real(seqs, *a, **k))
+    served = IncrementalClassifier.from_trained(fitted.model_)
+    max_len = fitted.model_.max_len
+    past = ObjectState(context=np.zeros(3, np.float32), n_obs=200, first_mjd=0.0, last_mjd=199.0,
+                       state=served.initial_state(), probabilities=np.full(3, 1 / 3, np.float32))
+    young = ObjectState(context=np.zeros(3, np.float32))
+    new_past = Photometry.of([250.0], [18.0], [0.1])
+    new_young = Photometry.of([1.0, 3.0, 7.0], [18.0, 18.4, 18.1], [0.1, 0.1, 0.1])
+    assert not served.needs_photometry(past, new_past) and past.n_obs > max_len  # past max_len: reads nothing
+    done = served.update_many([past, young], [new_past, new_young])
+    assert widths == [3]  # the prefixes of the young object only, not 201 steps wide
+    np.testing.assert_array_equal(done[0].state.probabilities, past.probabilities)  # nothing read past max_len
+    assert done[0].state.n_obs == 201 and done[1].history.shape == (3, 3)

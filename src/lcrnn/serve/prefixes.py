@@ -43,7 +43,7 @@ def prefix_logits(
     n_prefixes = int(sum(steps))
     if n_prefixes == 0:
         return [np.zeros((0, network.n_classes), np.float32) for _ in steps]
-    width = max(s + k for s, k in zip(starts, steps))
+    width = max(s + k for s, k in zip(starts, steps) if k)  # a job past max_len (k = 0) must not widen it
     values = np.zeros((n_prefixes, width, 3), np.float32)
     lengths = np.zeros(n_prefixes, np.int64)
     owner = np.repeat(np.arange(len(steps)), steps)
