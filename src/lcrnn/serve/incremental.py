@@ -356,8 +356,9 @@ class IncrementalClassifier:
         A features model given the full photometry of an in-order update re-reads it (``curve``) but takes only
         the new steps; out of order, or with nothing new (a retraction), it is rebuilt as any model is.
         """
+        late = self.needs_rebuild(obj, add)
         curve = None
-        if everything is not None and self.summary and obj.n_obs > 0 and len(add) and not self.needs_rebuild(obj, add):
+        if everything is not None and self.summary and obj.n_obs > 0 and len(add) and not late:
             curve, everything = everything, None
         if everything is not None:
             first = float(everything.mjd[0]) if len(everything) else None
@@ -365,7 +366,7 @@ class IncrementalClassifier:
         else:
             if self.needs_photometry(obj, add) and curve is None:
                 why = (f"has a detection at MJD {float(add.mjd.min())} not later than its latest ({obj.last_mjd})"
-                       if self.needs_rebuild(obj, add) else "is read again whole by a features model")
+                       if late else "is read again whole by a features model")
                 raise ModelMismatchError(f"Object #{i} {why}; pass its full photometry.")
             seq, base, rebuilt = add, obj.n_obs, False
             state0 = self._initial if obj.state is None else np.asarray(obj.state, np.float32)

@@ -46,7 +46,6 @@ def prefix_logits(
     width = max(s + k for s, k in zip(starts, steps) if k)  # a job past max_len (k = 0) must not widen it
     values = np.zeros((n_prefixes, width, 3), np.float32)
     lengths = np.zeros(n_prefixes, np.int64)
-    owner = np.repeat(np.arange(len(steps)), steps)
     row = 0
     for (t_rel, mag, err), start, k in zip(curves, starts, steps):
         if not k:
@@ -58,8 +57,9 @@ def prefix_logits(
         lengths[row : row + k] = np.arange(start + 1, end + 1)
         row += k
     cfg = network.config
-    if cfg.use_context:
-        context = np.stack([np.asarray(contexts[i], np.float32) for i in owner])
+    if cfg.use_context:  # each curve's context row, once per prefix of it
+        rows = np.stack([np.asarray(c, np.float32) for c, k in zip(contexts, steps) if k])
+        context = np.repeat(rows, [k for k in steps if k], axis=0)
     elif scaler.context_mean_ is not None:  # fitted with context, which network_inputs drops after scaling
         context = np.zeros((n_prefixes, scaler.context_mean_.size), np.float32)
     else:
@@ -76,8 +76,6 @@ def prefix_probabilities(network: MixedInputRNN, scaler: FeatureScaler,
     """Probabilities after each step of each served update (``IncrementalClassifier``'s jobs), shape (jobs,
     longest, n_classes): a job reads its ``curve`` (or, rebuilt or new, its ``seq``) from step ``base`` on."""
     read = [job.seq if job.curve is None else job.curve for job in jobs]
-    if any(job.base and job.n_steps and job.curve is None for job in jobs):
-        raise ValueError("a features model's in-order update needs the object's whole light curve")
     curves = [(c.mjd - (job.t_first or 0.0), c.mag, c.mag_err) for c, job in zip(read, jobs)]
     steps = [job.n_steps for job in jobs]
     logits = prefix_logits(network, scaler, curves, [job.base for job in jobs], steps, [job.context for job in jobs])

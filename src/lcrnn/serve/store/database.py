@@ -42,8 +42,8 @@ def insert_rows(conn: Connection, table: sa.Table, columns: Sequence[str], rows:
     they are: str, float, int, bytes, None, and JSON already as text.
     """
     if rows:
-        conn.exec_driver_sql(_statement(conn, f"INSERT INTO {{table}} ({{columns}}) VALUES ({{marks}})",
-                                        table, columns, ()), list(rows))
+        conn.exec_driver_sql(_statement(conn, "INSERT INTO {table} ({columns}) VALUES ({marks})", table, columns),
+                             list(rows))
 
 
 def update_rows(conn: Connection, table: sa.Table, columns: Sequence[str], key: str, rows: Sequence[tuple]) -> None:
@@ -51,10 +51,10 @@ def update_rows(conn: Connection, table: sa.Table, columns: Sequence[str], key: 
     in one driver-level ``executemany`` (see :func:`insert_rows`)."""
     if rows:
         conn.exec_driver_sql(_statement(conn, "UPDATE {table} SET {assignments} WHERE {key} = {mark}",
-                                        table, columns, (key,)), list(rows))
+                                        table, columns, key), list(rows))
 
 
-def _statement(conn: Connection, template: str, table: sa.Table, columns: Sequence[str], keys: Sequence[str]) -> str:
+def _statement(conn: Connection, template: str, table: sa.Table, columns: Sequence[str], key: str = "") -> str:
     """``template`` filled with quoted names and the driver's positional placeholder."""
     quote = conn.dialect.identifier_preparer
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
@@ -62,7 +62,7 @@ def _statement(conn: Connection, template: str, table: sa.Table, columns: Sequen
     return template.format(table=quote.format_table(table), columns=", ".join(names),
                            marks=", ".join([mark] * len(names)), mark=mark,
                            assignments=", ".join(f"{n} = {mark}" for n in names),
-                           key=quote.quote(keys[0]) if keys else "")
+                           key=quote.quote(key) if key else "")
 
 
 def open_engine(url: sa.engine.URL, busy_timeout_s: float) -> Engine:
