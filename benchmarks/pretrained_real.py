@@ -4,8 +4,9 @@ No training: ``Classifier.load("goto-sim")`` classifies every real object (MANTR
 GOTO-like by :func:`benchmarks.real_data.load_real`, GWGC as the catalogue), for both resamplings of
 docs/real-data.md (all points, and the 5-sigma difference cut). Scores: Hand & Till AUC on all objects and
 on each of real_data.py's five folds (mean ± spread, the forest's folds), macro F1, top-label ECE, and the AUC
-after the first 1, 2, 3 and 5 observations; and the AUC and macro F1 of the raw softmax (``--raw``) beside the
-calibrated probabilities.
+after the first 1, 2, 3 and 5 observations; and the AUC and macro F1 of the raw softmax (``--raw``) and of
+the probabilities at the class mix estimated from the real objects themselves (``--priors auto``, no labels
+used) beside the calibrated ones.
 
     python benchmarks/pretrained_real.py --out benchmarks/results/pretrained_real.json
 """
@@ -53,18 +54,20 @@ def score(clf: Classifier, resample: ResampleConfig, data: Path, seed: int, fold
         "ece": expected_calibration_error(proba, y),
         "auc_after_n": {str(row["n_obs"]): row["auc_hand_till"] for row in auc_vs_n_obs(clf, seqs, EARLY_N)},
         "predicted": {c: int((proba.argmax(axis=1) == i).sum()) for i, c in enumerate(clf.classes_)},
-        "raw_softmax": _raw_scores(clf, seqs),
+        "raw_softmax": _other_scores(clf, seqs, raw=True),
+        "auto_priors": _other_scores(clf, seqs, priors="auto"),
     }
 
 
-def _raw_scores(clf: Classifier, seqs: Any) -> dict[str, Any]:
-    """The network's raw softmax (``--raw``): calibrated to the training survey's priors or not, compared."""
-    clf.raw = True
+def _other_scores(clf: Classifier, seqs: Any, raw: bool = False, priors: str | None = None) -> dict[str, Any]:
+    """The raw softmax (``--raw``) or the batch's own estimated priors (``--priors auto``), scored."""
+    clf.raw, clf.priors = raw, priors
     try:
         proba = clf.predict_proba_sequences(seqs)
+        words = clf.output_
     finally:
-        clf.raw = False
-    return {"auc_hand_till": float(hand_till_auc(seqs.labels, proba)),
+        clf.raw, clf.priors = False, None
+    return {"output": words, "auc_hand_till": float(hand_till_auc(seqs.labels, proba)),
             "f1_macro": float(f1_score(seqs.labels, proba.argmax(axis=1), average="macro",
                                        labels=np.arange(len(CLASSES)))),
             "predicted": {c: int((proba.argmax(axis=1) == i).sum()) for i, c in enumerate(clf.classes_)}}
@@ -94,8 +97,9 @@ def main() -> None:
         print(f"{name}: AUC {scores['auc_hand_till']:.3f} (folds {scores['auc_fold_mean']:.3f} ± "
               f"{scores['auc_fold_std']:.3f}), macro F1 {scores['f1_macro']:.3f}, ECE {scores['ece']:.3f}, "
               f"{scores['n_objects']} objects; AUC after n observations {early}")
-        raw = scores["raw_softmax"]
-        print(f"  raw softmax: AUC {raw['auc_hand_till']:.3f}, macro F1 {raw['f1_macro']:.3f}")
+        for kind in ("raw_softmax", "auto_priors"):
+            other = scores[kind]
+            print(f"  {other['output']}: AUC {other['auc_hand_till']:.3f}, macro F1 {other['f1_macro']:.3f}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1) + "\n")
 

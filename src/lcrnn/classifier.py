@@ -40,7 +40,13 @@ from lcrnn.model.inference import SequenceTensors, embed, predict_logits, resolv
 from lcrnn.model.network import MixedInputRNN
 from lcrnn.settings import field_names
 from lcrnn.train.augment import AugmentConfig, augment_sequences, augmentation_rng
-from lcrnn.train.calibrate import calibrate, output_description, probability_function
+from lcrnn.train.calibrate import (
+    calibrate,
+    estimated_probabilities,
+    is_auto,
+    output_description,
+    probability_function,
+)
 from lcrnn.train.config import TrainConfig
 from lcrnn.train.finetune import (
     SCALER_POLICIES,
@@ -150,6 +156,12 @@ class Classifier:
     augment : AugmentConfig, optional
         Training-time augmentations of the light curves (:mod:`lcrnn.train.augment`; all off by default,
         ``lcrnn.train.augment.ROBUST`` is a recipe).
+    raw : bool
+        The network's softmax as trained, not calibrated.
+    priors : str or mapping, optional
+        Class frequencies of the survey classified (``"VS=0.99,SN=0.002,AGN=0.008"``), or ``"auto"`` to
+        estimate them from each batch of objects classified (EM; the estimate is kept in ``estimated_priors_``):
+        a model trained on one survey's class mix ranks another's objects better at that survey's mix.
     **settings
         Shorthands for fields of the three configs, e.g. ``rnn="lstm"``, ``hidden=100``, ``epochs=20``,
         ``use_context=False``, ``prefix=0.5``, ``mag_offset=1.0``.
@@ -170,6 +182,7 @@ class Classifier:
         self.progress = progress
         self.allow_missing_catalogue = allow_missing_catalogue
         self.raw, self.priors = raw, priors  # calibrated probabilities unless raw; priors of the survey classified
+        self.estimated_priors_: dict[str, float] | None = None  # priors="auto": the last batch's class mix
         self.catalogue_note: str | None = None  # what the last prediction said about its catalogue, if anything
         self._catalogues_warned: set[str] = set()
 
@@ -202,7 +215,10 @@ class Classifier:
     def output_(self) -> str:
         """What :meth:`predict_proba` returns, in words: "calibrated", "raw softmax", or with priors."""
         self._check_fitted()
-        return output_description(self.model_.calibration, self.classes_, self.raw, self.priors)
+        words = output_description(self.model_.calibration, self.classes_, self.raw, self.priors)
+        if is_auto(self.priors) and self.estimated_priors_ is not None:
+            words += " (EM): " + ",".join(f"{c}={p:.3g}" for c, p in self.estimated_priors_.items())
+        return words
 
     def _check_fitted(self) -> None:
         if "model_" not in self.__dict__:
@@ -346,6 +362,9 @@ class Classifier:
         self.network_.to(device)
         data = SequenceTensors.from_set(_network_inputs(self.model_, seqs), device)
         logits = predict_logits(self.network_, data, batch_size=batch_size)
+        if is_auto(self.priors) and not self.raw and self.model_.calibration is not None:
+            proba, self.estimated_priors_ = estimated_probabilities(self.model_.calibration, logits, self.classes_)
+            return proba.numpy()
         return self.probabilities_(logits).numpy()
 
     def embed_sequences(self, seqs: SequenceSet, batch_size: int = 8192) -> dict[str, np.ndarray]:

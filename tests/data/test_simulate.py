@@ -205,6 +205,12 @@ def test_cli_simulate_writes_a_survey_that_reads_back(tmp_path):
     survey = read_survey(out)
     assert survey.class_counts().to_dict() == dict(sorted(expected.items()))
     assert len(survey.galaxies) > 0
+    rare = CliRunner().invoke(app, ["simulate", "--out", str(tmp_path / "rare"), "--n-objects", "300",
+                                    "--class-fractions", "VS=3,SN=1,AGN=1"])
+    assert rare.exit_code == 0, rare.output
+    assert read_survey(tmp_path / "rare").class_counts().to_dict() == {"AGN": 60, "SN": 60, "VS": 180}
+    bad = CliRunner().invoke(app, ["simulate", "--out", str(tmp_path / "bad"), "--class-fractions", "VS=1,SN=1"])
+    assert bad.exit_code == 2 and "missing ['AGN']" in bad.output and not (tmp_path / "bad").exists()
 
 
 def test_blazars_vary_far_more_than_other_agn_and_every_agn_has_a_redshift(simulated):

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from lcrnn.model.calibration import Calibration, fit_calibration, parse_priors
+from lcrnn.model.calibration import Calibration, estimate_priors, fit_calibration, parse_priors
 
 
 def test_fit_recovers_a_known_temperature_and_offsets():
@@ -45,6 +45,38 @@ def test_other_priors_follow_bayes_rule():
     moved = calibration.probabilities(logits, new)
     expected = base * torch.tensor(new) / torch.tensor(calibration.priors)
     assert torch.allclose(moved, expected / expected.sum(dim=1, keepdim=True), atol=1e-6)
+
+
+def _mixture_logits(priors: tuple[float, ...], n: int, seed: int) -> torch.Tensor:
+    """Objects of three classes (unit Gaussians at 0, 2, 4) drawn at ``priors``; logits that are the exact
+    posteriors at equal fit priors, so the truth of the class mix is known."""
+    generator = torch.Generator().manual_seed(seed)
+    labels = torch.multinomial(torch.tensor(priors), n, replacement=True, generator=generator)
+    x = torch.randn(n, generator=generator) + 2.0 * labels
+    return -0.5 * (x[:, None] - torch.tensor([0.0, 2.0, 4.0])) ** 2
+
+
+@pytest.mark.parametrize("truth", [(0.7, 0.2, 0.1), (0.1, 0.3, 0.6), (0.98, 0.01, 0.01)])
+def test_estimated_priors_recover_the_class_mix_of_unlabelled_objects(truth):
+    """Saerens et al. (2002): the mix is found from the probabilities alone, whatever the fit priors were."""
+    logits = _mixture_logits(truth, 20_000, seed=3)
+    equal = Calibration(priors=(1 / 3, 1 / 3, 1 / 3))
+    assert estimate_priors(equal, logits, pseudo_count=0.0) == pytest.approx(truth, abs=0.015)
+    tilted = Calibration(offsets=tuple(math.log(q * 3) for q in (0.6, 0.3, 0.1)), priors=(0.6, 0.3, 0.1))
+    assert estimate_priors(tilted, logits, pseudo_count=0.0) == pytest.approx(truth, abs=0.015)  # same likelihood
+    naive = torch.softmax(logits, dim=1).mean(dim=0).tolist()  # the mean probability is biased towards 1/3
+    assert max(abs(a - b) for a, b in zip(naive, truth)) > 0.05
+
+
+def test_a_class_the_batch_lacks_keeps_a_small_prior_and_bad_input_is_refused():
+    logits = _mixture_logits((1.0, 1e-9, 1e-9), 2_000, seed=4)
+    calibration = Calibration(priors=(1 / 3, 1 / 3, 1 / 3))
+    priors = estimate_priors(calibration, logits)
+    assert priors[0] > 0.95 and 0 < priors[2] < 0.01 and sum(priors) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="records no class frequencies"):
+        estimate_priors(Calibration(), logits)
+    with pytest.raises(ValueError, match="at least one object"):
+        estimate_priors(calibration, logits[:0])
 
 
 def test_priors_are_parsed_in_class_order_and_mistakes_name_the_classes():

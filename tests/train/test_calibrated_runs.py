@@ -91,6 +91,33 @@ def test_cli_predict_says_which_probabilities_and_refuses_bad_priors(fitted, toy
     assert bad.exit_code == 2 and "missing ['AGN']" in plain_output(bad) and not (tmp_path / "b.csv").exists()
 
 
+def test_auto_priors_are_the_batchs_own_mix_applied_by_bayes_rule(fitted, toy_survey, tmp_path, plain_output):
+    """``priors="auto"``: the estimated mix, passed back as explicit priors, gives the same probabilities."""
+    fitted.raw, fitted.priors = False, "auto"
+    try:
+        auto = fitted.predict_proba(*toy_survey)
+        estimated = fitted.estimated_priors_
+        assert set(estimated) == {"VS", "SN", "AGN"} and sum(estimated.values()) == pytest.approx(1.0)
+        assert fitted.output_.startswith("calibrated, priors estimated from the objects classified (EM): VS=")
+        fitted.priors = estimated
+        explicit = fitted.predict_proba(*toy_survey)
+        np.testing.assert_allclose(auto.iloc[:, 1:].to_numpy(), explicit.iloc[:, 1:].to_numpy(), atol=1e-6)
+    finally:
+        fitted.priors = None
+    survey, _ = validate_survey(*toy_survey)
+    data = write_survey(survey, tmp_path / "s")["photometry"].parent
+    run = fitted.save(tmp_path / "run")
+    base = ["predict", "--model", str(run), "--data", str(data), "--priors", "auto"]
+    ok = CliRunner().invoke(cli, [*base, "--out", str(tmp_path / "p.csv")])
+    assert ok.exit_code == 0 and "priors estimated from the objects classified (EM): VS=" in ok.output, ok.output
+    chunked = CliRunner().invoke(cli, [*base, "--out", str(tmp_path / "c.csv"), "--chunk-rows", "100"])
+    assert chunked.exit_code == 2 and "estimated from the whole table" in plain_output(chunked)
+    raw = CliRunner().invoke(cli, [*base, "--out", str(tmp_path / "r.csv"), "--raw"])
+    assert raw.exit_code == 2 and "drop --raw" in plain_output(raw)
+    with pytest.raises(ValueError, match="one object at a time"):
+        ClassificationService.from_run(run, f"sqlite:///{tmp_path / 'a.db'}", toy_survey[2], priors="auto")
+
+
 def test_the_service_serves_calibrated_probabilities_and_a_store_keeps_to_one_kind(fitted, toy_survey, tmp_path,
                                                                                  monkeypatch):
     run = fitted.save(tmp_path / "run")

@@ -26,6 +26,7 @@ from lcrnn.cli._common import (
 # torch-free, so `lcrnn --help` stays quick.
 from lcrnn.model.config import NetworkConfig
 from lcrnn.train.augment import ROBUST, AugmentConfig
+from lcrnn.train.calibrate import is_auto
 from lcrnn.train.config import TrainConfig
 
 
@@ -289,9 +290,13 @@ def predict(
     clf.allow_missing_catalogue = _no_galaxies(galaxies, no_galaxies)
     clf.raw, clf.priors = raw, priors
     with _option_errors():
-        output = clf.output_  # checks --priors against the model's classes before any work
+        clf.output_  # checks --priors against the model's classes before any work
     if split != "all" and clf.split_ is None:
         raise typer.BadParameter("this model recorded no split; use --split all", param_hint="--split")
+    if is_auto(priors) and (scheduler is not None or chunk_rows is not None):
+        raise typer.BadParameter("auto priors are estimated from the whole table at once: drop --chunk-rows and "
+                                 "--scheduler, or pass the priors an earlier `--priors auto` run printed",
+                                 param_hint="--priors")
     if scheduler is not None:
         _predict_on_dask(clf, data, out, scheduler, dask_workers, first_n, _catalogue(None, galaxies, no_galaxies),
                          no_galaxies or galaxies is not None, band is None and on_invalid == OnInvalid.RAISE
@@ -332,7 +337,7 @@ def predict(
         proba = frame.loc[known, [f"p_{c}" for c in clf.classes_]].to_numpy()
         auc = hand_till_auc(codes, proba)
         message += f"; Hand & Till AUC against the labels: {auc:.4f}"
-    typer.echo(message + f" ({output} probabilities)" + (f"; {clf.catalogue_note}" if clf.catalogue_note else ""))
+    typer.echo(message + f" ({clf.output_} probabilities)" + (f"; {clf.catalogue_note}" if clf.catalogue_note else ""))
 
 
 def _predict_on_dask(clf: Any, data: Path, out: Path, scheduler: str, workers: int, first_n: int | None,

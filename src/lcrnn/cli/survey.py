@@ -136,6 +136,9 @@ def simulate(
              "novae, flare stars, blazars).")] = "survey",
     min_abs_b: Annotated[float, typer.Option(
         help="Survey footprint: no fields within this many degrees of the Galactic plane (CRTS: ~15).")] = 0.0,
+    class_fractions: Annotated[str | None, typer.Option(
+        help="Share of each class, e.g. VS=0.6,SN=0.2,AGN=0.2 to train on many rare objects (default: the "
+             "paper's, 99.25 % VS).")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace survey tables already in OUT.")] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = False,
 ) -> None:
@@ -143,15 +146,18 @@ def simulate(
     import time
 
     from lcrnn.data.io import write_survey
-    from lcrnn.data.simulate import SOURCE_POPULATIONS, SimulationConfig, simulate_survey
+    from lcrnn.data.simulate import CLASSES, SOURCE_POPULATIONS, SimulationConfig, simulate_survey
+    from lcrnn.model.calibration import parse_priors
 
     if n_objects < 1:
         raise typer.BadParameter("must be at least 1", param_hint="--n-objects")
     if population not in SOURCE_POPULATIONS:
         raise typer.BadParameter(f"choose one of {', '.join(SOURCE_POPULATIONS)}", param_hint="--population")
     with _option_errors():
+        shares = {} if class_fractions is None else {"class_fractions": dict(zip(
+            CLASSES, parse_priors(class_fractions, CLASSES, what="--class-fractions"), strict=True))}
         config = SimulationConfig(n_objects=n_objects, seed=seed, galaxy_catalog=galaxy_catalog,
-                                  min_abs_b_deg=min_abs_b, **SOURCE_POPULATIONS[population])
+                                  min_abs_b_deg=min_abs_b, **shares, **SOURCE_POPULATIONS[population])
     start = time.perf_counter()
     survey = simulate_survey(config, progress=progress)
     write_survey(survey, out, overwrite=overwrite)

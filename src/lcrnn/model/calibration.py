@@ -9,7 +9,9 @@ with ``K + 1`` numbers fit on the validation split (whose class frequencies are 
     with other priors = calibrated logits + log(priors / fit priors)   (Bayes' rule for a new prior)
 
 so the probabilities are those of the validation survey, and with ``priors`` those of a survey whose classes
-occur at other rates (e.g. an alert stream with 99 % variable stars). Pure torch, no I/O.
+occur at other rates (e.g. an alert stream with 99 % variable stars). When those rates are unknown,
+:func:`estimate_priors` finds them from the unlabelled objects themselves (Saerens, Latinne & Decaestecker 2002,
+Neural Computation 14, 21: expectation-maximisation of the class mix). Pure torch, no I/O.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["Calibration", "fit_calibration", "parse_priors"]
+__all__ = ["Calibration", "estimate_priors", "fit_calibration", "parse_priors"]
 
 
 @dataclass(frozen=True)
@@ -113,8 +115,9 @@ def fit_calibration(logits: torch.Tensor, labels: torch.Tensor, n_classes: int, 
                        priors=tuple(priors), n_fit=int(len(labels)))
 
 
-def parse_priors(text: str | Mapping[str, float], classes: Sequence[str]) -> tuple[float, ...]:
+def parse_priors(text: str | Mapping[str, float], classes: Sequence[str], what: str = "priors") -> tuple[float, ...]:
     """Class priors from ``"VS=0.99,SN=0.002,AGN=0.008"`` (or a mapping), in ``classes`` order, normalised.
+    ``what`` names the option in the errors (the simulator's class fractions are parsed here too).
 
     Raises
     ------
@@ -126,21 +129,54 @@ def parse_priors(text: str | Mapping[str, float], classes: Sequence[str]) -> tup
         for part in filter(None, (p.strip() for p in text.split(","))):
             name, sep, value = part.partition("=")
             if not sep:
-                raise ValueError(f"priors: {part!r} is not CLASS=VALUE; write e.g. "
+                raise ValueError(f"{what}: {part!r} is not CLASS=VALUE; write e.g. "
                                  f"{','.join(f'{c}=0.1' for c in classes)}")
             pairs[name.strip()] = value.strip()
     else:
         pairs = {str(k): v for k, v in text.items()}
     unknown, missing = sorted(set(pairs) - set(classes)), [c for c in classes if c not in pairs]
     if unknown or missing:
-        raise ValueError(f"priors must give each of the model's classes {list(classes)} once: "
+        raise ValueError(f"{what} must give each of the classes {list(classes)} once: "
                          f"{'unknown ' + str(unknown) if unknown else ''}{' ' if unknown and missing else ''}"
                          f"{'missing ' + str(missing) if missing else ''}")
     try:
         values = [float(pairs[c]) for c in classes]
     except ValueError as error:
-        raise ValueError(f"priors: {error}; each value must be a positive number") from None
+        raise ValueError(f"{what}: {error}; each value must be a positive number") from None
     if not all(math.isfinite(v) and v > 0 for v in values):
-        raise ValueError(f"priors must be positive finite numbers, not {values}")
+        raise ValueError(f"{what} must be positive finite numbers, not {values}")
     total = sum(values)
     return tuple(v / total for v in values)
+
+
+def estimate_priors(calibration: Calibration, logits: torch.Tensor, pseudo_count: float = 1.0,
+                    tol: float = 1e-7, max_iter: int = 2000) -> tuple[float, ...]:
+    """The class mix of the unlabelled objects whose ``logits`` (n, K) these are, by maximum a posteriori EM.
+
+    A model trained on one survey and applied to another sees the same kinds of sources in other proportions
+    (a transient survey's alerts are mostly supernovae, GOTO's catalogue mostly variable stars). Each step
+    re-weights every object's calibrated probabilities by the new priors over the fit priors (Bayes' rule)
+    and takes their mean as the next priors. ``pseudo_count`` objects of each class (a Dirichlet prior) keep
+    a class the batch seems to lack from reaching exactly zero, where no later object could bring it back.
+    The objective is concave in the priors, so the answer does not depend on where the iteration starts.
+    """
+    if not calibration.priors:
+        raise ValueError("this calibration records no class frequencies, so priors cannot be estimated")
+    if logits.ndim != 2 or logits.shape[0] == 0:
+        raise ValueError("estimating priors needs the logits of at least one object, shaped (n, classes)")
+    if not (math.isfinite(pseudo_count) and pseudo_count >= 0):
+        raise ValueError(f"pseudo_count must be a finite number >= 0, not {pseudo_count!r}")
+    fitted = torch.tensor(calibration.priors, dtype=torch.float64)
+    likelihood = calibration.probabilities(logits.detach().cpu()).to(torch.float64) / fitted  # ∝ p(x | class)
+    n, k = likelihood.shape
+    priors = torch.full((k,), 1.0 / k, dtype=torch.float64)
+    for _ in range(max_iter):
+        posterior = likelihood * priors
+        posterior /= posterior.sum(dim=1, keepdim=True)
+        updated = (posterior.sum(dim=0) + pseudo_count) / (n + k * pseudo_count)
+        converged = float((updated - priors).abs().max()) < tol
+        priors = updated
+        if converged:
+            break
+    priors = priors.clamp_min(1e-12)
+    return tuple(float(v) for v in priors / priors.sum())

@@ -3,7 +3,8 @@
 One function turns a run's logits into the probabilities every route returns -- ``Classifier.predict_proba``,
 the incremental classifier and so the service -- so served probabilities equal batch ones, calibration
 included. The calibration itself is :class:`lcrnn.model.calibration.Calibration`, fit on the validation split
-after training (:func:`calibrate`).
+after training (:func:`calibrate`). ``priors="auto"`` is estimated from the objects of one batch
+(:func:`estimated_probabilities`), so only a batch route can ask for it.
 """
 
 from __future__ import annotations
@@ -12,13 +13,27 @@ from collections.abc import Callable, Mapping
 
 import torch
 
-from lcrnn.model.calibration import Calibration, fit_calibration, parse_priors
+from lcrnn.model.calibration import Calibration, estimate_priors, fit_calibration, parse_priors
 from lcrnn.model.inference import ScaledSequences, SequenceTensors, predict_logits
 from lcrnn.model.network import MixedInputRNN
 
-__all__ = ["calibrate", "output_description", "probability_function"]
+__all__ = ["AUTO_PRIORS", "calibrate", "estimated_probabilities", "is_auto", "output_description",
+           "probability_function"]
 
 Probabilities = Callable[[torch.Tensor], torch.Tensor]
+AUTO_PRIORS = "auto"  # priors="auto": estimated from the objects classified (lcrnn.model.calibration.estimate_priors)
+
+
+def is_auto(priors: object) -> bool:
+    """Whether ``priors`` asks for the class mix to be estimated from the objects classified."""
+    return isinstance(priors, str) and priors.strip().lower() == AUTO_PRIORS
+
+
+def _check_priors(calibration: Calibration | None, raw: bool, priors: object) -> None:
+    if priors is not None and (raw or calibration is None):
+        raise ValueError("priors re-weight calibrated probabilities: drop --raw (raw=True)" if raw else
+                         "this run was saved without a calibration, so priors cannot be set; retrain it with "
+                         "this version of lcrnn")
 
 
 def calibrate(network: MixedInputRNN, validation: ScaledSequences) -> Calibration:
@@ -42,10 +57,11 @@ def probability_function(calibration: Calibration | None, classes: tuple[str, ..
     ValueError
         ``priors`` with ``raw``, or for a run without calibration; priors that do not name each class.
     """
-    if priors is not None and (raw or calibration is None):
-        raise ValueError("priors re-weight calibrated probabilities: drop --raw (raw=True)" if raw else
-                         "this run was saved without a calibration, so priors cannot be set; retrain it with "
-                         "this version of lcrnn")
+    _check_priors(calibration, raw, priors)
+    if is_auto(priors):
+        raise ValueError("priors 'auto' are estimated from a batch of objects, and this route classifies one "
+                         "object at a time: run `lcrnn predict --priors auto` on a batch of the survey and pass "
+                         "the priors it prints (--priors VS=...,SN=...,AGN=...)")
     if raw or calibration is None:
         return lambda logits: torch.softmax(logits.to(torch.float32), dim=-1)
     bias = calibration.bias(None if priors is None else parse_priors(priors, classes))  # built once, not per call
@@ -55,9 +71,19 @@ def probability_function(calibration: Calibration | None, classes: tuple[str, ..
 def output_description(calibration: Calibration | None, classes: tuple[str, ...], raw: bool = False,
                        priors: str | Mapping[str, float] | None = None) -> str:
     """What the probabilities are, in words a store records and an output file carries."""
+    _check_priors(calibration, raw, priors)
     if raw or calibration is None:
         return "raw softmax" if raw else "raw softmax (run saved without calibration)"
     if priors is None:
         return "calibrated"
+    if is_auto(priors):
+        return "calibrated, priors estimated from the objects classified"
     values = parse_priors(priors, classes)
     return "calibrated, priors " + ",".join(f"{c}={p:.6g}" for c, p in zip(classes, values))
+
+
+def estimated_probabilities(calibration: Calibration, logits: torch.Tensor,
+                            classes: tuple[str, ...]) -> tuple[torch.Tensor, dict[str, float]]:
+    """Calibrated probabilities at the class mix the batch's own ``logits`` imply, and that mix by class."""
+    priors = estimate_priors(calibration, logits)
+    return calibration.probabilities(logits, priors), dict(zip(classes, priors, strict=True))
