@@ -30,6 +30,7 @@ from lcrnn.classifier import Classifier  # noqa: E402
 from lcrnn.data.resample import ResampleConfig  # noqa: E402
 from lcrnn.evaluate.crossval import fold_splits  # noqa: E402
 from lcrnn.evaluate.metrics import auc_vs_n_obs, expected_calibration_error  # noqa: E402
+from lcrnn.train.run_dir import weights_sha256  # noqa: E402
 from lcrnn.train.scores import hand_till_auc  # noqa: E402
 
 
@@ -87,7 +88,8 @@ def main() -> None:
     clf = Classifier.load(args.model, device="cpu")
     if tuple(clf.classes_) != CLASSES:
         raise SystemExit(f"error: the model's classes {clf.classes_} are not {CLASSES}.")
-    results = {"model": args.model, "weights_version": clf.model_.lcrnn_version, "resamplings": {}}
+    results = {"model": args.model, "weights_version": clf.model_.lcrnn_version,
+               "weights_sha256": weights_sha256(clf.network_), "resamplings": {}}
     resamplings = {"all_points": ResampleConfig(min_points=args.min_points),
                    "difference_5sigma": ResampleConfig(min_points=args.min_points, difference_sigma=5.0)}
     for name, resample in resamplings.items():

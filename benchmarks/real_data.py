@@ -19,6 +19,9 @@ catalogues are kept once (from MANTRA). Three comparisons, all on the same strat
    (``survey``: the simulator's VSX/Veron-like default; ``crts``: the mix a transient survey labels, in
    CRTS's footprint away from the Galactic plane, as MANTRA's transients).
 
+``--finetune-from goto-sim`` (or any run directory) fine-tunes an already trained model on every fold, with the
+``--finetune-*`` settings.
+
     python benchmarks/real_data.py --folds 5 --epochs 50 --augment 2 --sim-objects 20000 --sim-epochs 15 \\
         --sim-variants glade:survey gwgc:survey gwgc:crts --out benchmarks/results/real_data.json
 
@@ -541,6 +544,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--finetune-epochs", type=int, default=0,
                         help="also fine-tune each sim-trained context RNN on every real fold for this many epochs")
     parser.add_argument("--finetune-lr", type=float, default=1e-4, help="learning rate of the fine-tuning")
+    parser.add_argument("--finetune-from", nargs="*", default=[], metavar="RUN",
+                        help="also fine-tune these trained runs (a run directory or a shipped model's name, "
+                             "e.g. goto-sim) on every real fold, with the --finetune-* settings")
     parser.add_argument("--freeze-rnn-epochs", type=int, default=0,
                         help="fine-tuning: epochs the recurrent layers stay fixed")
     parser.add_argument("--finetune-scaler", choices=("keep", "refit"), default="keep",
@@ -622,6 +628,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         results["models"][name] = {"folds": metrics, "summary": summarize_folds(metrics), "seconds": seconds}
         predictions.append(preds)
         timing[name] = time.perf_counter() - tic
+
+    for run in args.finetune_from:
+        tic = time.perf_counter()
+        tuned = f"finetune_{Path(run).name.replace('-', '_')}"
+        metrics, preds, seconds = run_finetune(Classifier.load(run, device="cpu"), real, splits, args, tuned)
+        results["models"][tuned] = {"folds": metrics, "summary": summarize_folds(metrics), "seconds": seconds}
+        predictions.append(preds)
+        timing[tuned] = time.perf_counter() - tic
 
     if args.sim_objects:
         results["sim"] = {}

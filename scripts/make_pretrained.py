@@ -11,6 +11,10 @@ copied into ``src/lcrnn/pretrained/goto-sim/`` with ``card.json``: the training 
 calibrated metrics of the run's own test split (Hand & Till AUC, macro F1, top-label ECE), the lcrnn version,
 the date and this command. ``--from-run RUN`` packages an already trained run instead of training.
 
+With ``--real-results JSON`` (``benchmarks/pretrained_real.py``'s output for these very weights: it is checked
+by their hash) the card also carries the model's zero-shot scores on real light curves; so the full remake is
+this script, that benchmark, then this script again with ``--from-run`` and ``--real-results``.
+
 It also writes ``tests/data/pretrained_fixture.parquet``: the photometry of a few test-split light curves
 with their objects' context and the model's calibrated probabilities, which tests/train/test_pretrained.py
 checks the shipped file still reproduces.
@@ -106,7 +110,24 @@ def write_fixture(clf, survey, seqs, per_class: int, seed: int) -> pd.DataFrame:
     return table
 
 
-def card(clf, data: Path, command: list[str], metrics: dict, seed: int) -> dict:
+def real_scores(clf, path: Path | None) -> dict | None:
+    """The zero-shot scores on real light curves that benchmarks/pretrained_real.py measured for these weights."""
+    from lcrnn.train.run_dir import weights_sha256
+
+    if path is None:
+        return None
+    measured = json.loads(path.read_text())
+    if measured.get("weights_sha256") != weights_sha256(clf.network_):
+        raise SystemExit(f"error: {path} was measured on other weights; rerun benchmarks/pretrained_real.py")
+    scores = measured["resamplings"]["all_points"]
+    return {"on": (f"real CRTS (MANTRA) + Open Supernova Catalog light curves resampled to GOTO-like, all points, "
+                   f"{scores['n_objects']} objects, zero-shot; mean ± std over 5 folds "
+                   f"(benchmarks/pretrained_real.py, docs/real-data.md section 5)"),
+            "auc": scores["auc_fold_mean"], "auc_std": scores["auc_fold_std"], "macro_f1": scores["f1_macro"],
+            "auc_auto_priors": scores["auto_priors"]["auc_hand_till"]}
+
+
+def card(clf, data: Path, command: list[str], metrics: dict, seed: int, real: dict | None) -> dict:
     """What `lcrnn models` shows: training data, recipe, measured metrics, version, date, remake command."""
     from lcrnn.version import __version__
 
@@ -132,6 +153,7 @@ def card(clf, data: Path, command: list[str], metrics: dict, seed: int) -> dict:
             "epochs_run": len(clf.history_),
         },
         "metrics": metrics,
+        **({"real_data": real} if real else {}),
         "weights_bytes": (ROOT / "src" / "lcrnn" / "pretrained" / NAME / "model.safetensors").stat().st_size,
         "lcrnn_version": __version__,
         "created": datetime.date.today().isoformat(),
@@ -150,6 +172,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fixture-per-class", type=int, default=10)
+    parser.add_argument("--real-results", type=Path,
+                        help="benchmarks/pretrained_real.py's JSON for these weights, for the card")
     args = parser.parse_args()
 
     command = train_command(args.data, args.work, args.epochs, args.seed)
@@ -170,7 +194,7 @@ def main() -> None:
     seqs = clf.prepare(survey.photometry, survey.objects, survey.galaxies)
     metrics = scores(clf, seqs)
     table = write_fixture(clf, survey, seqs, args.fixture_per_class, args.seed)
-    info = card(clf, args.data, command, metrics, args.seed)
+    info = card(clf, args.data, command, metrics, args.seed, real_scores(clf, args.real_results))
     (target / "card.json").write_text(json.dumps(info, indent=1) + "\n")
     print(json.dumps(metrics, indent=1))
     print(f"{target}: {sum(p.stat().st_size for p in target.iterdir()):,} bytes; fixture {FIXTURE} "

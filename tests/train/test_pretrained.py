@@ -71,6 +71,9 @@ def test_lcrnn_models_lists_the_shipped_model_with_its_card(plain_output):
     card = model_card("goto-sim")
     assert text.startswith("goto-sim ") and "lcrnn simulate --seed 0" in text and "--robust" in text
     assert f"AUC (Hand & Till) {card['metrics']['auc']:.3f}" in text and "ECE" in text
+    real = card["real_data"]  # zero-shot on real light curves, measured for these weights
+    assert 0.5 < real["auc"] < card["metrics"]["auc"] and "zero-shot" in real["on"]
+    assert f"real data: AUC (Hand & Till) {real['auc']:.3f} ± {real['auc_std']:.3f}" in text
     listed = json.loads(runner.invoke(app, ["models", "--json"]).output)
     assert [c["name"] for c in listed] == ["goto-sim"] and listed[0]["metrics"] == card["metrics"]
 

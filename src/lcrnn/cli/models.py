@@ -26,6 +26,10 @@ def _describe(card: dict[str, Any]) -> list[str]:
                           (("auc", "AUC (Hand & Till)"), ("macro_f1", "macro F1"), ("ece", "ECE"))
                           if isinstance(metrics.get(key), (int, float)))
         lines.append(f"  measured:   {shown} on {metrics.get('on', 'its test split')}")
+    real = card.get("real_data", {})
+    if isinstance(real.get("auc"), (int, float)):
+        lines.append(f"  real data:  AUC (Hand & Till) {real['auc']:.3f} ± {real.get('auc_std', float('nan')):.3f}, "
+                     f"macro F1 {real.get('macro_f1', float('nan')):.3f} on {real.get('on', 'real light curves')}")
     if "command" in card:
         lines.append(f"  remake:     {card['command']}")
     lines.append(f"  use:        lcrnn predict --model {card['name']} --data DIR --out OUT.csv   |   "
