@@ -118,13 +118,16 @@ def real_scores(clf, path: Path | None) -> dict | None:
         return None
     measured = json.loads(path.read_text())
     if measured.get("weights_sha256") != weights_sha256(clf.network_):
-        raise SystemExit(f"error: {path} was measured on other weights; rerun benchmarks/pretrained_real.py")
+        raise SystemExit(f"error: {path} was measured on weights {measured.get('weights_sha256')}, not these "
+                         f"({weights_sha256(clf.network_)}); rerun benchmarks/pretrained_real.py")
     scores = measured["resamplings"]["all_points"]
     return {"on": (f"real CRTS (MANTRA) + Open Supernova Catalog light curves resampled to GOTO-like, all points, "
                    f"{scores['n_objects']} objects, zero-shot; mean ± std over 5 folds "
                    f"(benchmarks/pretrained_real.py, docs/real-data.md section 5)"),
             "auc": scores["auc_fold_mean"], "auc_std": scores["auc_fold_std"], "macro_f1": scores["f1_macro"],
-            "auc_auto_priors": scores["auto_priors"]["auc_hand_till"]}
+            "auc_all_objects": scores["auc_hand_till"],
+            "auc_all_objects_auto_priors": scores["auto_priors"]["auc_hand_till"],
+            "weights_sha256": measured["weights_sha256"]}
 
 
 def card(clf, data: Path, command: list[str], metrics: dict, seed: int, real: dict | None) -> dict:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -160,8 +161,9 @@ class Classifier:
         The network's softmax as trained, not calibrated.
     priors : str or mapping, optional
         Class frequencies of the survey classified (``"VS=0.99,SN=0.002,AGN=0.008"``), or ``"auto"`` to
-        estimate them from each batch of objects classified (EM; the estimate is kept in ``estimated_priors_``):
-        a model trained on one survey's class mix ranks another's objects better at that survey's mix.
+        estimate them from each batch of objects classified (kept in ``estimated_priors_``; each call of
+        ``predict_proba_sequences`` makes its own, ``predict_proba_over_time`` one from the whole light curves):
+        probabilities at the survey's own class mix, whose purities an observer can act on.
     **settings
         Shorthands for fields of the three configs, e.g. ``rnn="lstm"``, ``hidden=100``, ``epochs=20``,
         ``use_context=False``, ``prefix=0.5``, ``mag_offset=1.0``.
@@ -356,6 +358,7 @@ class Classifier:
     def predict_proba_sequences(self, seqs: SequenceSet, batch_size: int = 8192) -> np.ndarray:
         """Class probabilities (n, n_classes) for unscaled sequences from `prepare` / `build_sequences`."""
         self._check_fitted()
+        self.estimated_priors_ = None
         if len(seqs) == 0:
             return np.empty((0, len(self.classes_)), dtype=np.float32)
         device = resolve_device(self.device)
@@ -401,16 +404,33 @@ class Classifier:
         """The real-time view: one row per object and observation k = 1..max_len, the probabilities after k."""
         seqs = self.prepare(photometry, objects, galaxies, allow_missing_catalogue=allow_missing_catalogue)
         frames = []
-        for k in range(1, int(seqs.lengths.max()) + 1):
-            has_k = np.flatnonzero(seqs.lengths >= k)
-            sub = seqs.subset(has_k).truncate(k)
-            proba = self.predict_proba_sequences(sub)
-            frame = pd.DataFrame(proba, columns=[f"p_{c}" for c in self.classes_])
-            frame.insert(0, "n_obs", k)
-            frame.insert(0, "object_id", sub.object_ids)
-            frame.insert(2, "t_days", sub.values[:, k - 1, 0])
-            frames.append(frame)
+        with self._priors_held(seqs):
+            for k in range(1, int(seqs.lengths.max()) + 1):
+                has_k = np.flatnonzero(seqs.lengths >= k)
+                sub = seqs.subset(has_k).truncate(k)
+                proba = self.predict_proba_sequences(sub)
+                frame = pd.DataFrame(proba, columns=[f"p_{c}" for c in self.classes_])
+                frame.insert(0, "n_obs", k)
+                frame.insert(0, "object_id", sub.object_ids)
+                frame.insert(2, "t_days", sub.values[:, k - 1, 0])
+                frames.append(frame)
         return pd.concat(frames, ignore_index=True).sort_values(["object_id", "n_obs"], ignore_index=True)
+
+    @contextmanager
+    def _priors_held(self, seqs: SequenceSet) -> Iterator[None]:
+        """``priors="auto"``: estimated once, from the whole light curves, and held for every call inside, so
+        probabilities after k and k + 1 observations share their priors."""
+        asked = self.priors
+        if not is_auto(asked) or self.raw or len(seqs) == 0:
+            yield
+            return
+        self.predict_proba_sequences(seqs)
+        estimated = self.estimated_priors_
+        self.priors = estimated
+        try:
+            yield
+        finally:
+            self.priors, self.estimated_priors_ = asked, estimated
 
     # --- persistence --------------------------------------------------------------------------------------
 

@@ -68,11 +68,36 @@ def test_estimated_priors_recover_the_class_mix_of_unlabelled_objects(truth):
     assert max(abs(a - b) for a, b in zip(naive, truth)) > 0.05
 
 
+def _em(calibration: Calibration, logits: torch.Tensor, iterations: int = 20_000) -> list[float]:
+    """Saerens et al.'s EM, slow but plain, as the reference the direct maximisation must agree with."""
+    fitted = torch.tensor(calibration.priors, dtype=torch.float64)
+    likelihood = calibration.probabilities(logits).to(torch.float64) / fitted
+    q = torch.full((3,), 1 / 3, dtype=torch.float64)
+    for _ in range(iterations):
+        posterior = likelihood * q
+        q = (posterior / posterior.sum(dim=1, keepdim=True)).mean(dim=0)
+    return q.tolist()
+
+
+def test_the_direct_maximum_is_the_em_fixed_point_even_for_overlapping_classes():
+    """Classes 0.5 sigma apart: EM needs thousands of steps; the estimate must be where it ends."""
+    generator = torch.Generator().manual_seed(5)
+    labels = torch.multinomial(torch.tensor([0.5, 0.3, 0.2]), 5_000, replacement=True, generator=generator)
+    x = torch.randn(5_000, generator=generator) + 0.5 * labels
+    logits = -0.5 * (x[:, None] - torch.tensor([0.0, 0.5, 1.0])) ** 2
+    calibration = Calibration(priors=(1 / 3, 1 / 3, 1 / 3))
+    assert estimate_priors(calibration, logits, pseudo_count=0.0) == pytest.approx(_em(calibration, logits), abs=2e-3)
+
+
 def test_a_class_the_batch_lacks_keeps_a_small_prior_and_bad_input_is_refused():
     logits = _mixture_logits((1.0, 1e-9, 1e-9), 2_000, seed=4)
     calibration = Calibration(priors=(1 / 3, 1 / 3, 1 / 3))
     priors = estimate_priors(calibration, logits)
     assert priors[0] > 0.95 and 0 < priors[2] < 0.01 and sum(priors) == pytest.approx(1.0)
+    # A single object barely moves the fit priors (the Dirichlet prior is centred on them).
+    tilted = Calibration(priors=(0.6, 0.3, 0.1))
+    one = estimate_priors(tilted, logits[:1])
+    assert sum(abs(a - b) for a, b in zip(one, tilted.priors)) < sum(abs(a - 1 / 3) for a in one)
     with pytest.raises(ValueError, match="records no class frequencies"):
         estimate_priors(Calibration(), logits)
     with pytest.raises(ValueError, match="at least one object"):

@@ -109,6 +109,21 @@ def test_a_magnitude_offset_moves_a_whole_light_curve_and_its_errors_with_the_fl
     np.testing.assert_array_equal(kept.values[..., 2], raw.values[..., 2])
 
 
+def test_a_noisy_offset_makes_a_fainter_copy_scatter_as_much_as_its_errors_say(raw):
+    """offset_errors="noisy": the flux rule's errors, plus Gaussian scatter of sqrt(new^2 - old^2) per point when
+    the source is made fainter; a brighter copy keeps its scatter (it cannot be taken away)."""
+    flux = augment_sequences(raw, AugmentConfig(mag_offset=1.5), augmentation_rng(0, 1))
+    noisy = augment_sequences(raw, AugmentConfig(mag_offset=1.5, offset_errors="noisy"), augmentation_rng(0, 1))
+    np.testing.assert_allclose(noisy.values[..., 2], flux.values[..., 2], rtol=1e-6)  # same errors
+    shift = noisy.values[..., 1] - raw.values[..., 1]
+    delta = flux.values[:, 0, 1] - raw.values[:, 0, 1]
+    extra = np.sqrt(np.maximum(flux.values[..., 2] ** 2 - raw.values[..., 2] ** 2, 0.0))
+    pulls = ((shift - delta[:, None]) / np.where(extra > 0, extra, 1.0))[raw.mask & (extra > 1e-3)]
+    assert len(pulls) > 100 and np.std(pulls) == pytest.approx(1.0, abs=0.1) and abs(np.mean(pulls)) < 0.15
+    brighter = raw.mask & (delta[:, None] < 0)
+    np.testing.assert_allclose(shift[brighter], np.broadcast_to(delta[:, None], shift.shape)[brighter], atol=1e-5)
+
+
 def test_error_rescaling_multiplies_each_light_curves_errors_by_one_factor(raw):
     aug = augment_sequences(raw, AugmentConfig(error_scale=0.3), augmentation_rng(0, 1))
     ratio = aug.values[..., 2][raw.mask] / raw.values[..., 2][raw.mask]
@@ -131,7 +146,7 @@ def test_time_jitter_keeps_each_observation_and_time_order(raw):
 
 def test_bad_settings_are_refused_by_name():
     for bad in ({"prefix": 1.5}, {"point_dropout": 1.0}, {"mag_offset": -1}, {"prefix_weights": "late"},
-                {"offset_errors": "double"}, {"error_scale": float("nan")}):
+                {"offset_errors": "double"}, {"offset_errors": "flux+noise"}, {"error_scale": float("nan")}):
         with pytest.raises(InvalidConfigError, match=next(iter(bad))):
             AugmentConfig(**bad)
     with pytest.raises(InvalidConfigError, match="augmentation settings"):

@@ -18,6 +18,7 @@ from lcrnn.model.inference import SequenceTensors, predict_logits
 from lcrnn.serve.app import ClassificationService, ServeConfig, create_app
 from lcrnn.serve.incremental import ModelMismatchError
 from lcrnn.train.run_dir import load_run
+from lcrnn.workflows.predict_stream import predict_parquet
 
 SMALL = dict(hidden=8, dense=8, epochs=3, lr=1e-2, batch_size=32, device="cpu", progress=False)
 
@@ -111,11 +112,34 @@ def test_auto_priors_are_the_batchs_own_mix_applied_by_bayes_rule(fitted, toy_su
     ok = CliRunner().invoke(cli, [*base, "--out", str(tmp_path / "p.csv")])
     assert ok.exit_code == 0 and "priors estimated from the objects classified (EM): VS=" in ok.output, ok.output
     chunked = CliRunner().invoke(cli, [*base, "--out", str(tmp_path / "c.csv"), "--chunk-rows", "100"])
-    assert chunked.exit_code == 2 and "estimated from the whole table" in plain_output(chunked)
+    assert chunked.exit_code == 2 and "--chunk-rows classifies the catalogue piece by piece" in plain_output(chunked)
     raw = CliRunner().invoke(cli, [*base, "--out", str(tmp_path / "r.csv"), "--raw"])
     assert raw.exit_code == 2 and "drop --raw" in plain_output(raw)
     with pytest.raises(ValueError, match="one object at a time"):
         ClassificationService.from_run(run, f"sqlite:///{tmp_path / 'a.db'}", toy_survey[2], priors="auto")
+    served = CliRunner().invoke(cli, ["serve", "--model", str(run), "--db", f"sqlite:///{tmp_path / 'b.db'}",
+                                      "--priors", "auto"])
+    assert served.exit_code == 2 and "one object at a time" in plain_output(served)
+    assert not (tmp_path / "b.db").exists()  # refused before any store was made
+
+
+def test_auto_priors_over_time_are_estimated_once_and_a_piecewise_route_refuses_them(fitted, toy_survey, tmp_path):
+    fitted.raw, fitted.priors = False, "auto"
+    try:
+        over_time = fitted.predict_proba_over_time(*toy_survey)
+        estimated = fitted.estimated_priors_
+        fitted.priors = estimated  # the same probabilities at every k with the whole curves' estimate fixed
+        fixed = fitted.predict_proba_over_time(*toy_survey)
+        np.testing.assert_allclose(over_time.iloc[:, 3:].to_numpy(), fixed.iloc[:, 3:].to_numpy(), atol=1e-6)
+        fitted.priors = "auto"
+        assert fitted.predict_proba_sequences(fitted.prepare(*toy_survey).subset(np.arange(0))).shape[0] == 0
+        assert fitted.estimated_priors_ is None  # an empty batch estimates nothing, and keeps no stale mix
+        survey, _ = validate_survey(*toy_survey)
+        paths = write_survey(survey, tmp_path / "s")
+        with pytest.raises(ValueError, match="streamed prediction classifies the catalogue piece by piece"):
+            predict_parquet(fitted, paths["photometry"], paths["objects"], tmp_path / "p.csv", toy_survey[2])
+    finally:
+        fitted.priors = None
 
 
 def test_the_service_serves_calibrated_probabilities_and_a_store_keeps_to_one_kind(fitted, toy_survey, tmp_path,

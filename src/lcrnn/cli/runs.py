@@ -26,7 +26,6 @@ from lcrnn.cli._common import (
 # torch-free, so `lcrnn --help` stays quick.
 from lcrnn.model.config import NetworkConfig
 from lcrnn.train.augment import ROBUST, AugmentConfig
-from lcrnn.train.calibrate import is_auto
 from lcrnn.train.config import TrainConfig
 
 
@@ -61,9 +60,10 @@ class PrefixWeights(str, Enum):
 
 
 class OffsetErrors(str, Enum):
-    """Errors of a light curve moved by a magnitude offset: follow the flux, or stay."""
+    """Errors of a light curve moved by a magnitude offset: follow the flux (with the matching scatter), or stay."""
 
     FLUX = "flux"
+    NOISY = "noisy"
     KEEP = "keep"
 
 
@@ -156,7 +156,8 @@ JitterOption = Annotated[float, typer.Option(
 MagOffsetOption = Annotated[float, typer.Option(
     help="A source at another distance: one offset per light curve, uniform in +-MAG.", rich_help_panel=_AUG)]
 OffsetErrorsOption = Annotated[OffsetErrors, typer.Option(
-    help="Errors under a magnitude offset follow the flux (background-limited) or stay.", rich_help_panel=_AUG)]
+    help="Errors under a magnitude offset follow the flux (background-limited); noisy: and a source made fainter "
+         "scatters as its larger errors say; keep: errors stay.", rich_help_panel=_AUG)]
 ErrorScaleOption = Annotated[float, typer.Option(
     help="Sigma of the log of one error factor per light curve.", rich_help_panel=_AUG)]
 PointDropoutOption = Annotated[float, typer.Option(
@@ -279,8 +280,6 @@ def predict(
     priors: Priors = None,
 ) -> None:
     """Classify every object of a survey directory with a trained model (calibrated probabilities)."""
-    import numpy as np
-
     from lcrnn.classifier import Classifier
     from lcrnn.cli.service import _no_galaxies
 
@@ -290,13 +289,14 @@ def predict(
     clf.allow_missing_catalogue = _no_galaxies(galaxies, no_galaxies)
     clf.raw, clf.priors = raw, priors
     with _option_errors():
-        clf.output_  # checks --priors against the model's classes before any work
+        _ = clf.output_  # checks --priors against the model's classes before any work
     if split != "all" and clf.split_ is None:
         raise typer.BadParameter("this model recorded no split; use --split all", param_hint="--split")
-    if is_auto(priors) and (scheduler is not None or chunk_rows is not None):
-        raise typer.BadParameter("auto priors are estimated from the whole table at once: drop --chunk-rows and "
-                                 "--scheduler, or pass the priors an earlier `--priors auto` run printed",
-                                 param_hint="--priors")
+    if scheduler is not None or chunk_rows is not None:
+        from lcrnn.train.calibrate import refuse_auto
+
+        with _option_errors():
+            refuse_auto(priors, "--chunk-rows" if scheduler is None else "--scheduler")
     if scheduler is not None:
         _predict_on_dask(clf, data, out, scheduler, dask_workers, first_n, _catalogue(None, galaxies, no_galaxies),
                          no_galaxies or galaxies is not None, band is None and on_invalid == OnInvalid.RAISE
@@ -326,18 +326,24 @@ def predict(
         frame = frame[clf.split_.part_of(frame["object_id"].to_numpy()) == split].reset_index(drop=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(out, index=False)
-    message = f"wrote {len(frame)} predictions to {out}"
-    if "label" in survey.objects.columns and len(frame):
-        from lcrnn.evaluate.metrics import hand_till_auc
-
-        truth = survey.objects.set_index("object_id").loc[frame["object_id"], "label"].astype(str).to_numpy()
-        known = np.isin(truth, clf.classes_)
-        position = {c: i for i, c in enumerate(clf.classes_)}
-        codes = np.array([position[t] for t in truth[known]], dtype=np.int64)
-        proba = frame.loc[known, [f"p_{c}" for c in clf.classes_]].to_numpy()
-        auc = hand_till_auc(codes, proba)
-        message += f"; Hand & Till AUC against the labels: {auc:.4f}"
+    message = f"wrote {len(frame)} predictions to {out}" + _score_against_labels(clf, frame, survey.objects)
     typer.echo(message + f" ({clf.output_} probabilities)" + (f"; {clf.catalogue_note}" if clf.catalogue_note else ""))
+
+
+def _score_against_labels(clf: Any, frame: Any, objects: Any) -> str:
+    """``; Hand & Till AUC against the labels: ...`` when the survey carries labels, else nothing."""
+    import numpy as np
+
+    from lcrnn.evaluate.metrics import hand_till_auc
+
+    if "label" not in objects.columns or not len(frame):
+        return ""
+    truth = objects.set_index("object_id").loc[frame["object_id"], "label"].astype(str).to_numpy()
+    known = np.isin(truth, clf.classes_)
+    position = {c: i for i, c in enumerate(clf.classes_)}
+    codes = np.array([position[t] for t in truth[known]], dtype=np.int64)
+    proba = frame.loc[known, [f"p_{c}" for c in clf.classes_]].to_numpy()
+    return f"; Hand & Till AUC against the labels: {hand_till_auc(codes, proba):.4f}"
 
 
 def _predict_on_dask(clf: Any, data: Path, out: Path, scheduler: str, workers: int, first_n: int | None,

@@ -11,7 +11,10 @@ errors. Each option here draws one such change per light curve and epoch:
   which also moves the time origin, the first observation, against the others;
 - **magnitude offset**: the source seen at another distance, one offset ``delta`` per light curve; its errors
   follow the flux as a background-limited measurement (``sigma ~ 1/flux``) above a floor
-  (:data:`ERROR_FLOOR_MAG`), or are left unchanged (``offset_errors="keep"``);
+  (:data:`ERROR_FLOOR_MAG`), or are left unchanged (``offset_errors="keep"``). With ``offset_errors="noisy"``
+  a source made fainter also scatters as much more as its larger errors say (Gaussian noise of
+  ``sqrt(sigma'^2 - sigma^2)`` on each magnitude): otherwise a faint copy is smoother than its errors, a light
+  curve no telescope returns, and the network may learn that large errors come with little scatter;
 - **error scale**: all errors of a light curve multiplied by one log-normal factor (another pipeline's error
   calibration);
 - **point dropout**: each observation dropped with a probability, at least one always kept (a sparser cadence).
@@ -49,7 +52,7 @@ class AugmentConfig:
     prefix_weights: Literal["uniform", "early"] = "uniform"  # k uniform in 1..length, or P(k) ~ 1/k
     time_jitter_days: float = 0.0                      # Gaussian sigma of each observation's time shift [d]
     mag_offset: float = 0.0                            # offsets drawn uniform in [-mag_offset, +mag_offset]
-    offset_errors: Literal["flux", "keep"] = "flux"    # errors follow the flux (background-limited) or stay
+    offset_errors: Literal["flux", "noisy", "keep"] = "flux"  # errors follow the flux; "noisy": + the scatter
     error_scale: float = 0.0                           # sigma of the log of the per-curve error factor
     point_dropout: float = 0.0                         # probability each observation is dropped
 
@@ -64,8 +67,8 @@ class AugmentConfig:
                 raise InvalidConfigError(f"{name} must be a finite number >= 0, not {value!r}")
         if self.prefix_weights not in ("uniform", "early"):
             raise InvalidConfigError(f"prefix_weights must be 'uniform' or 'early', not {self.prefix_weights!r}")
-        if self.offset_errors not in ("flux", "keep"):
-            raise InvalidConfigError(f"offset_errors must be 'flux' or 'keep', not {self.offset_errors!r}")
+        if self.offset_errors not in ("flux", "noisy", "keep"):
+            raise InvalidConfigError(f"offset_errors must be 'flux', 'noisy' or 'keep', not {self.offset_errors!r}")
 
     @property
     def active(self) -> bool:
@@ -88,9 +91,9 @@ def _number(value: Any) -> bool:
 
 # A recipe that makes physical sense for GOTO-like data (11-day median cadence, 0.01-0.2 mag errors): half the
 # light curves cut short each epoch with early cuts favoured, a day of timing jitter, sources up to ~1.6x
-# nearer or farther (1 mag), errors off by ~20 %, one point in ten missed.
+# nearer or farther (1 mag; a fainter one as noisy as its errors), errors off by ~20 %, one point in ten missed.
 ROBUST = AugmentConfig(prefix=0.5, prefix_weights="early", time_jitter_days=1.0, mag_offset=1.0,
-                       error_scale=0.2, point_dropout=0.1)
+                       offset_errors="noisy", error_scale=0.2, point_dropout=0.1)
 
 
 def augmentation_rng(seed: int, epoch: int) -> np.random.Generator:
@@ -140,8 +143,11 @@ def augment_sequences(seqs: SequenceSet, config: AugmentConfig, rng: np.random.G
     if config.mag_offset > 0:
         delta = rng.uniform(-config.mag_offset, config.mag_offset, (n, 1))
         mag = mag + delta
-        if config.offset_errors == "flux":
-            err = _errors_at_offset(err, delta)
+        if config.offset_errors in ("flux", "noisy"):
+            moved = _errors_at_offset(err, delta)
+            if config.offset_errors == "noisy":  # the extra scatter of a fainter source; none taken from a brighter
+                mag = mag + rng.normal(0.0, 1.0, (n, steps)) * np.sqrt(np.maximum(moved ** 2 - err ** 2, 0.0))
+            err = moved
     if config.error_scale > 0:
         err = err * np.exp(rng.normal(0.0, config.error_scale, (n, 1)))
 

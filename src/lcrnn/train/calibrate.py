@@ -18,7 +18,7 @@ from lcrnn.model.inference import ScaledSequences, SequenceTensors, predict_logi
 from lcrnn.model.network import MixedInputRNN
 
 __all__ = ["AUTO_PRIORS", "calibrate", "estimated_probabilities", "is_auto", "output_description",
-           "probability_function"]
+           "probability_function", "refuse_auto"]
 
 Probabilities = Callable[[torch.Tensor], torch.Tensor]
 AUTO_PRIORS = "auto"  # priors="auto": estimated from the objects classified (lcrnn.model.calibration.estimate_priors)
@@ -27,6 +27,14 @@ AUTO_PRIORS = "auto"  # priors="auto": estimated from the objects classified (lc
 def is_auto(priors: object) -> bool:
     """Whether ``priors`` asks for the class mix to be estimated from the objects classified."""
     return isinstance(priors, str) and priors.strip().lower() == AUTO_PRIORS
+
+
+def refuse_auto(priors: object, route: str) -> None:
+    """A route that classifies a catalogue piece by piece cannot estimate one class mix for all of it."""
+    if is_auto(priors):
+        raise ValueError(f"priors 'auto' are estimated from one batch of objects, and {route} classifies the "
+                         "catalogue piece by piece: run `lcrnn predict --priors auto` on the whole table (or a "
+                         "fair sample of it) and pass the priors it prints")
 
 
 def _check_priors(calibration: Calibration | None, raw: bool, priors: object) -> None:

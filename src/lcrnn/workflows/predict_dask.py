@@ -105,6 +105,9 @@ def predict_dask(
     """
     from dask.distributed import Client, LocalCluster, as_completed
 
+    from lcrnn.train.calibrate import refuse_auto  # torch is loaded with the classifier already
+
+    refuse_auto(clf.priors, "prediction on Dask")
     data, out_path = Path(data), Path(out_path)
     parts = photometry_partitions(data)
     objects_path = _objects_path(data)

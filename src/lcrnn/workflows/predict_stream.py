@@ -134,6 +134,9 @@ def predict_parquet(
     """
     if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, int) or chunk_rows < 1:
         raise InvalidTableError(f"chunk_rows={chunk_rows!r} must be a positive integer.")
+    from lcrnn.train.calibrate import refuse_auto  # torch is loaded with the classifier already
+
+    refuse_auto(clf.priors, "streamed prediction")
     photometry_path, objects_path, out_path = Path(photometry_path), Path(objects_path), Path(out_path)
     for path in (photometry_path, objects_path):
         if not path.exists():
