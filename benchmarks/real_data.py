@@ -632,6 +632,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for run in args.finetune_from:
         tic = time.perf_counter()
         tuned = f"finetune_{Path(run).name.replace('-', '_')}"
+        if tuned in results["models"]:
+            raise SystemExit(f"error: --finetune-from names two runs {Path(run).name!r}; rename one")
         metrics, preds, seconds = run_finetune(Classifier.load(run, device="cpu"), real, splits, args, tuned)
         results["models"][tuned] = {"folds": metrics, "summary": summarize_folds(metrics), "seconds": seconds}
         predictions.append(preds)

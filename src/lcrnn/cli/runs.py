@@ -322,7 +322,7 @@ def predict(
     survey = read_survey_checked(data, on_invalid, band)
     frame = clf.predict(survey.photometry, survey.objects, _catalogue(survey.galaxies, galaxies, no_galaxies),
                         first_n=first_n)
-    if split != "all":
+    if split != "all":  # auto priors, if asked, were estimated on every object before this choice
         frame = frame[clf.split_.part_of(frame["object_id"].to_numpy()) == split].reset_index(drop=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(out, index=False)
