@@ -13,8 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +43,7 @@ from lcrnn.train.augment import AugmentConfig, augment_sequences, augmentation_r
 from lcrnn.train.calibrate import (
     calibrate,
     estimated_probabilities,
+    held_priors,
     is_auto,
     output_description,
     probability_function,
@@ -161,9 +161,8 @@ class Classifier:
         The network's softmax as trained, not calibrated.
     priors : str or mapping, optional
         Class frequencies of the survey classified (``"VS=0.99,SN=0.002,AGN=0.008"``), or ``"auto"`` to
-        estimate them from each batch of objects classified (kept in ``estimated_priors_``; each call of
-        ``predict_proba_sequences`` makes its own, ``predict_proba_over_time`` one from the whole light curves):
-        probabilities at the survey's own class mix, whose purities an observer can act on.
+        estimate them from the objects classified (``estimated_priors_``; one estimate per call, from the whole
+        light curves in ``predict_proba_over_time``): probabilities at the survey's own class mix.
     **settings
         Shorthands for fields of the three configs, e.g. ``rnn="lstm"``, ``hidden=100``, ``epochs=20``,
         ``use_context=False``, ``prefix=0.5``, ``mag_offset=1.0``.
@@ -219,7 +218,7 @@ class Classifier:
         self._check_fitted()
         words = output_description(self.model_.calibration, self.classes_, self.raw, self.priors)
         if is_auto(self.priors) and self.estimated_priors_ is not None:
-            words += " (EM): " + ",".join(f"{c}={p:.3g}" for c, p in self.estimated_priors_.items())
+            words += ": " + ",".join(f"{c}={p:.3g}" for c, p in self.estimated_priors_.items())
         return words
 
     def _check_fitted(self) -> None:
@@ -404,7 +403,7 @@ class Classifier:
         """The real-time view: one row per object and observation k = 1..max_len, the probabilities after k."""
         seqs = self.prepare(photometry, objects, galaxies, allow_missing_catalogue=allow_missing_catalogue)
         frames = []
-        with self._priors_held(seqs):
+        with held_priors(self, seqs):
             for k in range(1, int(seqs.lengths.max()) + 1):
                 has_k = np.flatnonzero(seqs.lengths >= k)
                 sub = seqs.subset(has_k).truncate(k)
@@ -415,22 +414,6 @@ class Classifier:
                 frame.insert(2, "t_days", sub.values[:, k - 1, 0])
                 frames.append(frame)
         return pd.concat(frames, ignore_index=True).sort_values(["object_id", "n_obs"], ignore_index=True)
-
-    @contextmanager
-    def _priors_held(self, seqs: SequenceSet) -> Iterator[None]:
-        """``priors="auto"``: estimated once, from the whole light curves, and held for every call inside, so
-        probabilities after k and k + 1 observations share their priors."""
-        asked = self.priors
-        if not is_auto(asked) or self.raw or len(seqs) == 0:
-            yield
-            return
-        self.predict_proba_sequences(seqs)
-        estimated = self.estimated_priors_
-        self.priors = estimated
-        try:
-            yield
-        finally:
-            self.priors, self.estimated_priors_ = asked, estimated
 
     # --- persistence --------------------------------------------------------------------------------------
 

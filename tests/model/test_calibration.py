@@ -68,14 +68,18 @@ def test_estimated_priors_recover_the_class_mix_of_unlabelled_objects(truth):
     assert max(abs(a - b) for a, b in zip(naive, truth)) > 0.05
 
 
-def _em(calibration: Calibration, logits: torch.Tensor, iterations: int = 20_000) -> list[float]:
-    """Saerens et al.'s EM, slow but plain, as the reference the direct maximisation must agree with."""
+def _em(calibration: Calibration, logits: torch.Tensor, pseudo_count: float = 0.0,
+        iterations: int = 20_000) -> list[float]:
+    """Saerens et al.'s EM, slow but plain (with the Dirichlet prior: q = (sum of posteriors + a) / (n + sum a)),
+    as the reference the direct maximisation must agree with."""
     fitted = torch.tensor(calibration.priors, dtype=torch.float64)
     likelihood = calibration.probabilities(logits).to(torch.float64) / fitted
+    prior_counts = pseudo_count * len(fitted) * fitted
     q = torch.full((3,), 1 / 3, dtype=torch.float64)
     for _ in range(iterations):
         posterior = likelihood * q
-        q = (posterior / posterior.sum(dim=1, keepdim=True)).mean(dim=0)
+        posterior = posterior / posterior.sum(dim=1, keepdim=True)
+        q = (posterior.sum(dim=0) + prior_counts) / (len(logits) + prior_counts.sum())
     return q.tolist()
 
 
@@ -87,6 +91,10 @@ def test_the_direct_maximum_is_the_em_fixed_point_even_for_overlapping_classes()
     logits = -0.5 * (x[:, None] - torch.tensor([0.0, 0.5, 1.0])) ** 2
     calibration = Calibration(priors=(1 / 3, 1 / 3, 1 / 3))
     assert estimate_priors(calibration, logits, pseudo_count=0.0) == pytest.approx(_em(calibration, logits), abs=2e-3)
+    tilted, few = Calibration(priors=(0.6, 0.3, 0.1)), logits[:40]  # the Dirichlet prior matters for 40 objects
+    assert estimate_priors(tilted, few, pseudo_count=2.0) == pytest.approx(_em(tilted, few, 2.0), abs=1e-4)
+    with torch.inference_mode():  # a caller's inference mode does not stop the optimisation
+        assert sum(estimate_priors(calibration, logits[:100])) == pytest.approx(1.0)
 
 
 def test_a_class_the_batch_lacks_keeps_a_small_prior_and_bad_input_is_refused():
@@ -102,6 +110,8 @@ def test_a_class_the_batch_lacks_keeps_a_small_prior_and_bad_input_is_refused():
         estimate_priors(Calibration(), logits)
     with pytest.raises(ValueError, match="at least one object"):
         estimate_priors(calibration, logits[:0])
+    with pytest.raises(ValueError, match="finite logits"):
+        estimate_priors(calibration, torch.full((2, 3), float("nan")))
 
 
 def test_priors_are_parsed_in_class_order_and_mistakes_name_the_classes():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 
 import numpy as np
@@ -43,6 +45,8 @@ def test_every_augmentation_respects_lengths_and_padding(raw):
                            error_scale=0.5, point_dropout=0.9)
     for epoch in range(3):
         _real_steps_ok(augment_sequences(raw, strong, augmentation_rng(0, epoch)), raw)
+        noisy = dataclasses.replace(strong, offset_errors="noisy")
+        _real_steps_ok(augment_sequences(raw, noisy, augmentation_rng(0, epoch)), raw)
     # Dropping 90 % of points empties many light curves: each still keeps exactly one.
     dropped = augment_sequences(raw, AugmentConfig(point_dropout=0.9), augmentation_rng(0, 1))
     assert (dropped.lengths == 1).sum() > 0.5 * len(raw)

@@ -14,6 +14,7 @@ from lcrnn.classifier import Classifier
 from lcrnn.cli import app as cli
 from lcrnn.data.io import write_survey
 from lcrnn.data.tables import validate_survey
+from lcrnn.evaluate.metrics import auc_vs_n_obs
 from lcrnn.model.inference import SequenceTensors, predict_logits
 from lcrnn.serve.app import ClassificationService, ServeConfig, create_app
 from lcrnn.serve.incremental import ModelMismatchError
@@ -99,7 +100,7 @@ def test_auto_priors_are_the_batchs_own_mix_applied_by_bayes_rule(fitted, toy_su
         auto = fitted.predict_proba(*toy_survey)
         estimated = fitted.estimated_priors_
         assert set(estimated) == {"VS", "SN", "AGN"} and sum(estimated.values()) == pytest.approx(1.0)
-        assert fitted.output_.startswith("calibrated, priors estimated from the objects classified (EM): VS=")
+        assert fitted.output_.startswith("calibrated, priors estimated from the objects classified: VS=")
         fitted.priors = estimated
         explicit = fitted.predict_proba(*toy_survey)
         np.testing.assert_allclose(auto.iloc[:, 1:].to_numpy(), explicit.iloc[:, 1:].to_numpy(), atol=1e-6)
@@ -110,7 +111,7 @@ def test_auto_priors_are_the_batchs_own_mix_applied_by_bayes_rule(fitted, toy_su
     run = fitted.save(tmp_path / "run")
     base = ["predict", "--model", str(run), "--data", str(data), "--priors", "auto"]
     ok = CliRunner().invoke(cli, [*base, "--out", str(tmp_path / "p.csv")])
-    assert ok.exit_code == 0 and "priors estimated from the objects classified (EM): VS=" in ok.output, ok.output
+    assert ok.exit_code == 0 and "priors estimated from the objects classified: VS=" in ok.output, ok.output
     chunked = CliRunner().invoke(cli, [*base, "--out", str(tmp_path / "c.csv"), "--chunk-rows", "100"])
     assert chunked.exit_code == 2 and "--chunk-rows classifies the catalogue piece by piece" in plain_output(chunked)
     raw = CliRunner().invoke(cli, [*base, "--out", str(tmp_path / "r.csv"), "--raw"])
@@ -121,6 +122,10 @@ def test_auto_priors_are_the_batchs_own_mix_applied_by_bayes_rule(fitted, toy_su
                                       "--priors", "auto"])
     assert served.exit_code == 2 and "one object at a time" in plain_output(served)
     assert not (tmp_path / "b.db").exists()  # refused before any store was made
+    ingested = CliRunner().invoke(cli, ["ingest", str(data / "photometry.parquet"), "--model", str(run),
+                                        "--db", f"sqlite:///{tmp_path / 'c.db'}", "--priors", "auto"])
+    assert ingested.exit_code == 2 and "one object at a time" in plain_output(ingested)
+    assert not (tmp_path / "c.db").exists()
 
 
 def test_auto_priors_over_time_are_estimated_once_and_a_piecewise_route_refuses_them(fitted, toy_survey, tmp_path):
@@ -131,6 +136,11 @@ def test_auto_priors_over_time_are_estimated_once_and_a_piecewise_route_refuses_
         fitted.priors = estimated  # the same probabilities at every k with the whole curves' estimate fixed
         fixed = fitted.predict_proba_over_time(*toy_survey)
         np.testing.assert_allclose(over_time.iloc[:, 3:].to_numpy(), fixed.iloc[:, 3:].to_numpy(), atol=1e-6)
+        fitted.priors = "auto"
+        rows = auc_vs_n_obs(fitted, fitted.prepare(*toy_survey), (1, 2))
+        assert fitted.priors == "auto" and fitted.estimated_priors_ == pytest.approx(estimated)  # one estimate
+        fitted.priors = estimated
+        assert auc_vs_n_obs(fitted, fitted.prepare(*toy_survey), (1, 2)) == rows
         fitted.priors = "auto"
         assert fitted.predict_proba_sequences(fitted.prepare(*toy_survey).subset(np.arange(0))).shape[0] == 0
         assert fitted.estimated_priors_ is None  # an empty batch estimates nothing, and keeps no stale mix

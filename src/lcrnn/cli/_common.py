@@ -47,7 +47,7 @@ Raw = Annotated[bool, typer.Option(
 Priors = Annotated[str | None, typer.Option(
     help="Class priors of the survey classified, e.g. VS=0.99,SN=0.002,AGN=0.008: calibrated probabilities "
          "moved to them (default: the training survey's class frequencies); `lcrnn predict` also takes auto: "
-         "the class mix estimated from the objects classified, by EM.")]
+         "the class mix estimated from the objects classified (all of them, before --split).")]
 
 ON_INVALID_HELP = "raise: stop at the first bad row, naming it; drop: drop bad rows and report what was dropped."
 

@@ -115,7 +115,9 @@ def ingest(
     with _option_errors():
         times = MjdRange(*mjd_range)
     with _model_errors():
-        _check_probabilities(load_run(model), raw, priors)
+        run = load_run(model)
+    _check_probabilities(run, raw, priors)
+    with _model_errors():
         service = ClassificationService.from_run(
             model, db, gal, position_tolerance_arcsec=position_tolerance_arcsec,
             allow_missing_catalogue=_no_galaxies(galaxies, no_galaxies), band=band, mjd_range=times, raw=raw,

@@ -26,6 +26,7 @@ from sklearn.metrics import (
 from tqdm.auto import tqdm
 
 from lcrnn.errors import InvalidTableError, LcrnnWarning
+from lcrnn.train.calibrate import held_priors
 from lcrnn.train.scores import hand_till_auc
 
 __all__ = [
@@ -355,7 +356,7 @@ def auc_vs_n_obs(
         raise ValueError(f"n_values must all be >= 1 (a light curve needs one observation), got {n_values}.")
     lengths = np.asarray(seqs.lengths)
     rows = []
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), held_priors(model, seqs):  # priors="auto": one estimate for every n
         # An absent class is reported once by the caller's full evaluation, not once per n.
         warnings.simplefilter("ignore", LcrnnWarning)
         for n in tqdm(n_values, desc="AUC vs observations", disable=not progress, leave=False):

@@ -280,12 +280,12 @@ def raw_score_auc(model: Any, seqs: Any) -> float | None:
     """
     if getattr(model, "raw", True) or getattr(getattr(model, "model_", None), "calibration", None) is None:
         return None
-    asked = getattr(model, "priors", None)
+    asked, estimated = getattr(model, "priors", None), getattr(model, "estimated_priors_", None)
     model.raw, model.priors = True, None  # raw softmax takes no priors
     try:
         auc = hand_till_auc(seqs.labels, model.predict_proba_sequences(seqs))
     finally:
-        model.raw, model.priors = False, asked
+        model.raw, model.priors, model.estimated_priors_ = False, asked, estimated
     return None if np.isnan(auc) else float(auc)
 
 

@@ -10,8 +10,8 @@ with ``K + 1`` numbers fit on the validation split (whose class frequencies are 
 
 so the probabilities are those of the validation survey, and with ``priors`` those of a survey whose classes
 occur at other rates (e.g. an alert stream with 99 % variable stars). When those rates are unknown,
-:func:`estimate_priors` finds them from the unlabelled objects themselves (Saerens, Latinne & Decaestecker 2002,
-Neural Computation 14, 21: expectation-maximisation of the class mix). Pure torch, no I/O.
+:func:`estimate_priors` finds them from the unlabelled objects themselves (the maximum-likelihood class mix of
+Saerens, Latinne & Decaestecker 2002, Neural Computation 14, 21). Pure torch, no I/O.
 """
 
 from __future__ import annotations
@@ -157,8 +157,14 @@ def estimate_priors(calibration: Calibration, logits: torch.Tensor, pseudo_count
     maximises ``sum_n log sum_k p_nk q_k / pi_k + sum_k a_k log q_k``, with ``p`` the calibrated probabilities
     at the fit priors ``pi`` (Bayes' rule for a new prior; Saerens et al. 2002 reach the same maximum by EM,
     whose steps slow to a crawl when classes overlap). ``a_k = pseudo_count * K * pi_k`` is a Dirichlet prior
-    centred on the fit priors: a handful of objects barely moves them, and no class reaches exactly zero.
-    The objective is concave in ``q``, so the optimiser's start does not matter.
+    worth ``pseudo_count * K`` objects, centred on the fit priors: a batch of a few objects moves the estimate
+    only partway from them, and no class reaches exactly zero. The objective is concave in ``q``, so the
+    optimiser's start does not matter.
+
+    Raises
+    ------
+    ValueError
+        A calibration without fit priors, no objects, or logits that are not finite.
     """
     if not calibration.priors:
         raise ValueError("this calibration records no class frequencies, so priors cannot be estimated")
@@ -166,8 +172,15 @@ def estimate_priors(calibration: Calibration, logits: torch.Tensor, pseudo_count
         raise ValueError("estimating priors needs the logits of at least one object, shaped (n, classes)")
     if not (math.isfinite(pseudo_count) and pseudo_count >= 0):
         raise ValueError(f"pseudo_count must be a finite number >= 0, not {pseudo_count!r}")
+    if not bool(torch.isfinite(logits).all()):
+        raise ValueError("estimating priors needs finite logits; the network returned NaN or infinity")
+    with torch.inference_mode(False), torch.enable_grad():  # an optimisation, even inside a caller's no-grad
+        return _maximum_a_posteriori(calibration, logits.detach().cpu().clone(), pseudo_count)
+
+
+def _maximum_a_posteriori(calibration: Calibration, logits: torch.Tensor, pseudo_count: float) -> tuple[float, ...]:
     fitted = torch.tensor(calibration.priors, dtype=torch.float64)
-    calibrated = torch.log_softmax(calibration.logits(logits.detach().cpu()).to(torch.float64), dim=-1)
+    calibrated = torch.log_softmax(calibration.logits(logits).to(torch.float64), dim=-1)
     log_likelihood = calibrated - fitted.log()  # log p(x | class) up to a per-object constant
     n, k = log_likelihood.shape
     prior_counts = pseudo_count * k * fitted

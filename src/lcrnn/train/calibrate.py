@@ -9,7 +9,9 @@ after training (:func:`calibrate`). ``priors="auto"`` is estimated from the obje
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
 
 import torch
 
@@ -17,7 +19,7 @@ from lcrnn.model.calibration import Calibration, estimate_priors, fit_calibratio
 from lcrnn.model.inference import ScaledSequences, SequenceTensors, predict_logits
 from lcrnn.model.network import MixedInputRNN
 
-__all__ = ["AUTO_PRIORS", "calibrate", "estimated_probabilities", "is_auto", "output_description",
+__all__ = ["AUTO_PRIORS", "calibrate", "estimated_probabilities", "held_priors", "is_auto", "output_description",
            "probability_function", "refuse_auto"]
 
 Probabilities = Callable[[torch.Tensor], torch.Tensor]
@@ -95,3 +97,21 @@ def estimated_probabilities(calibration: Calibration, logits: torch.Tensor,
     """Calibrated probabilities at the class mix the batch's own ``logits`` imply, and that mix by class."""
     priors = estimate_priors(calibration, logits)
     return calibration.probabilities(logits, priors), dict(zip(classes, priors, strict=True))
+
+
+@contextmanager
+def held_priors(predictor: Any, seqs: Any) -> Iterator[None]:
+    """``priors="auto"``: estimated once, from the whole light curves ``seqs``, and held for every call inside,
+    so probabilities after k and k + 1 observations share their priors. ``predictor`` is a Classifier (has
+    ``priors``, ``raw``, ``estimated_priors_`` and ``predict_proba_sequences``); otherwise this does nothing."""
+    asked = getattr(predictor, "priors", None)
+    if not is_auto(asked) or getattr(predictor, "raw", False) or len(seqs) == 0:
+        yield
+        return
+    predictor.predict_proba_sequences(seqs)
+    estimated = predictor.estimated_priors_
+    predictor.priors = estimated
+    try:
+        yield
+    finally:
+        predictor.priors, predictor.estimated_priors_ = asked, estimated

@@ -103,11 +103,11 @@ def predict_dask(
     int
         Number of objects classified.
     """
-    from dask.distributed import Client, LocalCluster, as_completed
-
     from lcrnn.train.calibrate import refuse_auto  # torch is loaded with the classifier already
 
-    refuse_auto(clf.priors, "prediction on Dask")
+    refuse_auto(clf.priors, "prediction on Dask")  # before dask is even imported
+    from dask.distributed import Client, LocalCluster, as_completed
+
     data, out_path = Path(data), Path(out_path)
     parts = photometry_partitions(data)
     objects_path = _objects_path(data)
