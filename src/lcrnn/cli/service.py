@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -45,8 +45,7 @@ def serve(
     # Everything the service will load is checked before uvicorn starts, so a mistake is one message here
     # rather than a failed start-up after the server has announced itself.
     with _model_errors():
-        run = load_run(model)
-    _check_probabilities(run, raw, priors)
+        load_run(model)
     if galaxies is not None:
         read_table(galaxies, "galaxies")
     if not os.environ.get("LCRNN_API_TOKEN"):
@@ -61,14 +60,6 @@ def serve(
     shown = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(host, f"[{host}]" if ":" in host else host)
     typer.echo(f"web page: http://{shown}:{port}/ui/")  # where an observer points a browser
     uvicorn.run(create_app(config, service=service), host=host, port=port, log_level="info")
-
-
-def _check_probabilities(run: Any, raw: bool, priors: str | None) -> None:
-    """--raw and --priors checked against the run before any store is opened or created."""
-    from lcrnn.train.calibrate import probability_function
-
-    with _option_errors():
-        probability_function(run.calibration, run.classes, raw, priors)
 
 
 def _no_galaxies(galaxies: Path | None, no_galaxies: bool) -> bool:
@@ -106,7 +97,6 @@ def ingest(
     from lcrnn.data.io import read_table
     from lcrnn.serve.app import ClassificationService
     from lcrnn.serve.ingest import ingest_files
-    from lcrnn.train.run_dir import load_run
 
     if on_invalid not in ("raise", "drop"):
         raise typer.BadParameter("must be 'raise' or 'drop'", param_hint="--on-invalid")
@@ -114,9 +104,6 @@ def ingest(
     pos = read_table(objects, "objects")[["object_id", "ra", "dec"]] if objects is not None else None
     with _option_errors():
         times = MjdRange(*mjd_range)
-    with _model_errors():
-        run = load_run(model)
-    _check_probabilities(run, raw, priors)
     with _model_errors():
         service = ClassificationService.from_run(
             model, db, gal, position_tolerance_arcsec=position_tolerance_arcsec,

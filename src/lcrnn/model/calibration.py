@@ -23,6 +23,8 @@ from typing import Any
 
 import torch
 
+from lcrnn.errors import InvalidConfigError
+
 __all__ = ["Calibration", "estimate_priors", "fit_calibration", "parse_priors"]
 
 
@@ -129,22 +131,22 @@ def parse_priors(text: str | Mapping[str, float], classes: Sequence[str], what: 
         for part in filter(None, (p.strip() for p in text.split(","))):
             name, sep, value = part.partition("=")
             if not sep:
-                raise ValueError(f"{what}: {part!r} is not CLASS=VALUE; write e.g. "
+                raise InvalidConfigError(f"{what}: {part!r} is not CLASS=VALUE; write e.g. "
                                  f"{','.join(f'{c}=0.1' for c in classes)}")
             pairs[name.strip()] = value.strip()
     else:
         pairs = {str(k): v for k, v in text.items()}
     unknown, missing = sorted(set(pairs) - set(classes)), [c for c in classes if c not in pairs]
     if unknown or missing:
-        raise ValueError(f"{what} must give each of the classes {list(classes)} once: "
+        raise InvalidConfigError(f"{what} must give each of the classes {list(classes)} once: "
                          f"{'unknown ' + str(unknown) if unknown else ''}{' ' if unknown and missing else ''}"
                          f"{'missing ' + str(missing) if missing else ''}")
     try:
         values = [float(pairs[c]) for c in classes]
     except ValueError as error:
-        raise ValueError(f"{what}: {error}; each value must be a positive number") from None
+        raise InvalidConfigError(f"{what}: {error}; each value must be a positive number") from None
     if not all(math.isfinite(v) and v > 0 for v in values):
-        raise ValueError(f"{what} must be positive finite numbers, not {values}")
+        raise InvalidConfigError(f"{what} must be positive finite numbers, not {values}")
     total = sum(values)
     return tuple(v / total for v in values)
 

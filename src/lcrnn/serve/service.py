@@ -132,15 +132,16 @@ class ClassificationService:
         ``position_tolerance_arcsec``: how far a registered object may move and stay the same object (see
         :class:`~lcrnn.serve.store.StateStore`); ``band`` and ``mjd_range`` as for the class;
         ``raw`` and ``priors`` choose the probabilities (calibrated by default, see
-        :func:`lcrnn.train.calibrate.probability_function`). The galaxy catalogue is checked against the run's before the
-        store is opened (see the class), so a refused one leaves no database behind.
+        :func:`lcrnn.train.calibrate.probability_function`). The galaxy catalogue and the probabilities asked for are
+        checked against the run's before the store is opened, so a refused one leaves no database behind.
         """
         model = load_run(model_dir)
+        classifier = IncrementalClassifier.from_trained(model, raw=raw, priors=priors)  # refuses bad priors first
         check_catalogue(model.galaxies, catalogue_fingerprint(galaxies),
                         uses_context=model.network_config.use_context, allow_missing=allow_missing_catalogue)
         store = StateStore(db_url, prefix=db_prefix, position_tolerance_arcsec=position_tolerance_arcsec)
         try:
-            return cls(IncrementalClassifier.from_trained(model, raw=raw, priors=priors), store, galaxies, model.context_config,
+            return cls(classifier, store, galaxies, model.context_config,
                        trained_catalogue=model.galaxies, allow_missing_catalogue=allow_missing_catalogue,
                        run_name=model.name, trained_band=model.band, band=band, mjd_range=mjd_range)
         except Exception:

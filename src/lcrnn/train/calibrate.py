@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from lcrnn.errors import InvalidConfigError
 from lcrnn.model.calibration import Calibration, estimate_priors, fit_calibration, parse_priors
 from lcrnn.model.inference import ScaledSequences, SequenceTensors, predict_logits
 from lcrnn.model.network import MixedInputRNN
@@ -34,14 +35,14 @@ def is_auto(priors: object) -> bool:
 def refuse_auto(priors: object, route: str) -> None:
     """A route that classifies a catalogue piece by piece cannot estimate one class mix for all of it."""
     if is_auto(priors):
-        raise ValueError(f"priors 'auto' are estimated from one batch of objects, and {route} classifies the "
+        raise InvalidConfigError(f"priors 'auto' are estimated from one batch of objects, and {route} classifies the "
                          "catalogue piece by piece: run `lcrnn predict --priors auto` on the whole table (or a "
                          "fair sample of it) and pass the priors it prints")
 
 
 def _check_priors(calibration: Calibration | None, raw: bool, priors: object) -> None:
     if priors is not None and (raw or calibration is None):
-        raise ValueError("priors re-weight calibrated probabilities: drop --raw (raw=True)" if raw else
+        raise InvalidConfigError("priors re-weight calibrated probabilities: drop --raw (raw=True)" if raw else
                          "this run was saved without a calibration, so priors cannot be set; retrain it with "
                          "this version of lcrnn")
 
@@ -69,7 +70,7 @@ def probability_function(calibration: Calibration | None, classes: tuple[str, ..
     """
     _check_priors(calibration, raw, priors)
     if is_auto(priors):
-        raise ValueError("priors 'auto' are estimated from a batch of objects, and this route classifies one "
+        raise InvalidConfigError("priors 'auto' are estimated from a batch of objects, and this route classifies one "
                          "object at a time: run `lcrnn predict --priors auto` on a batch of the survey and pass "
                          "the priors it prints (--priors VS=...,SN=...,AGN=...)")
     if raw or calibration is None:
