@@ -42,7 +42,7 @@ import platform
 import sys
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -314,6 +314,11 @@ def run_forest(real: RealData, features: pd.DataFrame, splits: list[Split], name
     return metrics, pd.concat(predictions, ignore_index=True), seconds
 
 
+def robust_recipe(args: argparse.Namespace) -> AugmentConfig:
+    """lcrnn's robust recipe, with noisier photometry up to ``--noise-scale`` when asked."""
+    return replace(ROBUST, noise_scale=args.noise_scale)
+
+
 def _full_proba(proba: np.ndarray, classes: np.ndarray) -> np.ndarray:
     """A forest's probabilities with a column for every class (a class absent from training gets 0)."""
     full = np.zeros((proba.shape[0], len(CLASSES)))
@@ -341,7 +346,7 @@ def run_sim_to_real(sim, real: RealData, splits: list[Split], use_context: bool,
     clf = Classifier(rnn="gru", loss="focal", gamma=args.gamma, use_context=use_context,
                      epochs=args.sim_epochs, hidden=args.hidden, dense=args.dense, batch_size=128,
                      lr=args.lr, seed=args.seed, max_len=MAX_LEN, progress=False,
-                     early_stopping=args.early_stopping, augment=ROBUST if args.sim_robust else None,
+                     early_stopping=args.early_stopping, augment=robust_recipe(args) if args.sim_robust else None,
                      summary=SHAPE_FEATURES if args.sim_features else ())
     start = time.perf_counter()
     with warnings.catch_warnings():
@@ -375,7 +380,7 @@ def run_finetune(start: Classifier, real: RealData, splits: list[Split], args: a
                          lr=args.finetune_lr, seed=args.seed + k, select_by=args.select_by,
                          early_stopping=args.early_stopping,
                          freeze_rnn_epochs=args.freeze_rnn_epochs, progress=False,
-                         augment=ROBUST if args.robust else None)
+                         augment=robust_recipe(args) if args.robust else None)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             clf.fit(real.photometry, objects, real.galaxies, split=split, init=start.model_,
@@ -541,6 +546,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--robust", action="store_true",
                         help="also run the context RNN with the robust augmentations (lcrnn.train.augment.ROBUST), "
                              "and fine-tune with them")
+    parser.add_argument("--noise-scale", type=float, default=1.0,
+                        help="robust recipe: noisier photometry, errors times up to this factor with their scatter "
+                             "(AugmentConfig.noise_scale; 1: off)")
     parser.add_argument("--finetune-epochs", type=int, default=0,
                         help="also fine-tune each sim-trained context RNN on every real fold for this many epochs")
     parser.add_argument("--finetune-lr", type=float, default=1e-4, help="learning rate of the fine-tuning")
@@ -614,12 +622,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         timing[name] = time.perf_counter() - tic
 
     named = {"context": (True, 0, None, False), "no_context": (False, 0, None, False),
-             "context_robust": (True, 0, ROBUST, False), "context_features": (True, 0, None, True),
-             "context_features_robust": (True, 0, ROBUST, True)}
+             "context_robust": (True, 0, robust_recipe(args), False), "context_features": (True, 0, None, True),
+             "context_features_robust": (True, 0, robust_recipe(args), True)}
     variants = ([named[v] for v in args.rnn_variants]
                 + ([(True, args.augment, None, False)] if args.augment else [])
-                + ([(True, 0, ROBUST, False)] if args.robust else [])
-                + ([(True, 0, None, True)] + ([(True, 0, ROBUST, True)] if args.robust else []) if args.features
+                + ([(True, 0, robust_recipe(args), False)] if args.robust else [])
+                + ([(True, 0, None, True)] + ([(True, 0, robust_recipe(args), True)] if args.robust else []) if args.features
                    else []))
     for use_context, augment, robust, with_features in variants:
         tic = time.perf_counter()

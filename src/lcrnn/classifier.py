@@ -22,8 +22,9 @@ import pandas as pd
 import torch
 
 from lcrnn.data.context import (
-    CONTEXT_COLUMNS,
+    CARRIED,
     ContextConfig,
+    carried_context,
     catalogue_fingerprint,
     check_catalogue,
     compute_context,
@@ -243,13 +244,12 @@ class Classifier:
                        allow_missing: bool | None = None, given: pd.DataFrame | None = None) -> pd.DataFrame:
         """Context for the validated `objects`: taken from the columns of the objects table as `given` when it
         has them (validation keeps only the schema's columns), else cross-matched against `galaxies`."""
-        config = self.model_.context_config if "model_" in self.__dict__ else self.context
-        given = objects if given is None else given
-        if all(c in given.columns for c in CONTEXT_COLUMNS):
-            carried = given[["object_id", *CONTEXT_COLUMNS]].astype({"object_id": str})
-            return objects[["object_id"]].merge(carried, on="object_id", how="left").reset_index(drop=True)
+        carried = carried_context(objects, objects if given is None else given)
+        if carried is not None:
+            return carried
         self._check_catalogue(galaxies, source, allow_missing)
-        return compute_context(objects, galaxies, config)
+        return compute_context(objects, galaxies, self.model_.context_config if "model_" in self.__dict__ else
+                               self.context)
 
     def prepare(self, photometry: pd.DataFrame, objects: pd.DataFrame, galaxies: pd.DataFrame | None = None,
                 first_n: int | None = None, on_invalid: str = "raise",
@@ -315,9 +315,11 @@ class Classifier:
         if len(classes) < 2:
             raise InvalidTableError(f"fit needs at least two classes, got {list(classes)}")
         labels = survey.objects["label"].astype(str).to_numpy()
-        seqs = build_sequences(survey.photometry, context=compute_context(survey.objects, survey.galaxies,
-                                                                           self.context),
-                               labels=labels, classes=classes, max_len=self.network.max_len)
+        carried = carried_context(survey.objects, objects)
+        context = carried if carried is not None else compute_context(survey.objects, survey.galaxies, self.context)
+        catalogue = CARRIED if carried is not None else catalogue_fingerprint(survey.galaxies, _source_of(galaxies))
+        seqs = build_sequences(survey.photometry, context=context, labels=labels, classes=classes,
+                               max_len=self.network.max_len)
         split = split or make_split(seqs.object_ids, seqs.labels, seed=self.train.seed, classes=classes)
         part = split.part_of(seqs.object_ids)
         train_set, val_set = seqs.subset(np.flatnonzero(part == "train")), seqs.subset(np.flatnonzero(part == "val"))
@@ -330,7 +332,7 @@ class Classifier:
             network_config=self.network, train_config=self.train, context_config=self.context,
             scaler=_initial_scaler(start, scaler, train_set, self.network), split=split,
             class_counts={c: int(n) for c, n in zip(classes, counts)},
-            galaxies=catalogue_fingerprint(survey.galaxies, _source_of(galaxies)), band=_band_of(survey.photometry),
+            galaxies=catalogue, band=_band_of(survey.photometry),
             augment=self.augment, finetune=None if start is None else FineTuneConfig(
                 init=_init_name(init), init_sha256=weights_sha256(start.network), scaler=scaler))
         result = train(model.network, _network_inputs(model, train_set), _network_inputs(model, val_set),
@@ -488,10 +490,8 @@ def _initial_scaler(start: TrainedModel | None, policy: str, train_set: Sequence
 
 
 def _augmented_inputs(model: TrainedModel, train_set: SequenceSet) -> Callable[[int], SequenceSet] | None:
-    """``epoch -> scaled training set`` with that epoch's fresh augmentations, or None when none is on.
-
-    The augmented raw steps go through :func:`_network_inputs`, the scaler every other input goes through.
-    """
+    """``epoch -> scaled training set`` with that epoch's fresh augmentations, or None when none is on; the
+    augmented raw steps go through :func:`_network_inputs`, the scaler every other input goes through."""
     if not model.augment.active:
         return None
     seed = model.train_config.seed

@@ -9,7 +9,7 @@ from astropy import units as u
 from astropy.coordinates import SkyCoord
 from astropy.cosmology import Planck18
 
-from lcrnn.data.catalog_depth import GLADE_LIKE
+from lcrnn.data.catalog_depth import GLADE_LIKE, GWGC_LIKE
 from lcrnn.data.context import compute_context
 from lcrnn.data.simulate import SimulationConfig
 from lcrnn.data.simulate.galaxies import galaxy_catalogue
@@ -93,3 +93,32 @@ def test_chance_neighbours_of_stars_come_at_the_catalogues_density():
     _, _, galaxies, _, _ = _catalogue(["VS"] * n, [np.nan] * n, ["EW"] * n, ra=ra_plane, dec=dec_plane)
     objects = pd.DataFrame({"object_id": np.arange(n).astype(str), "ra": ra_plane, "dec": dec_plane})
     assert (compute_context(objects, galaxies)["galaxy_dist_arcsec"] < 60).mean() < 0.4 * expected
+
+
+def test_two_catalogues_cover_the_sky_in_patches_each_with_its_own_depth_and_density():
+    """galaxy_catalog="glade,gwgc": each object's patch gets one catalogue, so hosts are catalogued at the
+    average of the two completenesses and stars meet chance neighbours at half GLADE's density."""
+    n = 6000
+    distance = Planck18.luminosity_distance(0.02).value  # inside GWGC's 100 Mpc
+    both = {"galaxy_catalog": "glade,gwgc"}
+    assert SimulationConfig(**both).galaxy_catalogs == (GLADE_LIKE, GWGC_LIKE)
+    _, _, _, catalogued, _ = _catalogue(["SN"] * n, np.full(n, 0.02), ["Ia"] * n, **both)
+    expected = (GLADE_LIKE.completeness(distance) + GWGC_LIKE.completeness(distance)) / 2
+    assert catalogued.mean() == pytest.approx(float(expected), abs=0.03)
+    _, _, _, quasars, _ = _catalogue(["AGN"] * n, [1.5] * n, ["QSO"] * n, **both)
+    assert quasars.mean() == pytest.approx(0.30 / 2, abs=0.02)  # DR12Q quasars only where GLADE covers
+    rng = np.random.default_rng(6)
+    ra, dec = (192.86 + rng.uniform(-15, 15, n)) % 360, 27.13 + rng.uniform(-15, 15, n)
+    _, _, galaxies, _, _ = _catalogue(["VS"] * n, [np.nan] * n, ["EW"] * n, ra=ra, dec=dec, **both)
+    objects = pd.DataFrame({"object_id": np.arange(n).astype(str), "ra": ra, "dec": dec})
+    within = (compute_context(objects, galaxies)["galaxy_dist_arcsec"] < 60).mean()
+    chance = [1.0 - np.exp(-m.density_per_sq_deg * np.pi * (60 / 3600) ** 2) for m in (GLADE_LIKE, GWGC_LIKE)]
+    assert within == pytest.approx(np.mean(chance), abs=3 * np.sqrt(np.mean(chance) / n))
+    # One catalogue repeats the survey of before: the patch draw happens only for several.
+    one = _catalogue(["SN"] * 50, np.full(50, 0.02), ["Ia"] * 50, galaxy_catalog=(GLADE_LIKE,))
+    again = _catalogue(["SN"] * 50, np.full(50, 0.02), ["Ia"] * 50)
+    pd.testing.assert_frame_equal(one[2], again[2])
+    with pytest.raises(TypeError, match="glade,gwgc"):
+        SimulationConfig(galaxy_catalog=3)
+    with pytest.raises(ValueError, match="unknown galaxy catalogue 'sdss'"):
+        SimulationConfig(galaxy_catalog="glade,sdss")

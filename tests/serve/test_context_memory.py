@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import warnings
 
 import numpy as np
 import pytest
@@ -17,7 +18,14 @@ from typer.testing import CliRunner
 
 from lcrnn.classifier import Classifier
 from lcrnn.cli import app as cli
-from lcrnn.data.context import NOT_RECORDED, MissingCatalogueError, catalogue_fingerprint, compute_context
+from lcrnn.data.context import (
+    CARRIED,
+    NOT_RECORDED,
+    MissingCatalogueError,
+    catalogue_fingerprint,
+    compute_context,
+    describe_catalogue,
+)
 from lcrnn.data.io import read_survey, read_table, write_survey
 from lcrnn.data.tables import Survey
 from lcrnn.errors import LcrnnWarning
@@ -180,3 +188,28 @@ def test_evaluate_without_catalogue_is_refused_unless_opted_out(saved_run, toy_s
     result = CliRunner().invoke(cli, [*args, "--no-galaxies"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "rep" / "report.html").is_file() and "dummy galaxy distance" in plain_output(result)
+
+
+def test_fit_reads_context_the_objects_carry_as_predict_does_and_records_it(toy_survey, tmp_path):
+    """Objects carrying their context (e.g. surveys simulated against different catalogues, pooled) train on
+    those values, not on a dummy distance; the run says so, and asks for a catalogue when it predicts."""
+    photometry, objects, galaxies = toy_survey
+    settings = dict(hidden=8, dense=8, epochs=2, lr=1e-2, batch_size=32, device="cpu", progress=False, seed=3)
+    matched = Classifier(**settings).fit(photometry, objects, galaxies)
+    with_context = objects.merge(compute_context(objects, galaxies), on="object_id")
+    carried = Classifier(**settings).fit(photometry, with_context)
+    np.testing.assert_allclose(carried.history_["val_loss"], matched.history_["val_loss"], rtol=1e-5)
+    assert carried.model_.galaxies == CARRIED and "carried by the objects table" in describe_catalogue(CARRIED)
+    carried.save(tmp_path / "run")
+    again = Classifier.load(tmp_path / "run", device="cpu")
+    assert again.model_.galaxies == CARRIED
+    with pytest.raises(MissingCatalogueError, match="carried by the objects table"):
+        again.predict_proba(photometry, objects)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a catalogue given to such a run is taken without a warning
+        from_catalogue = again.predict_proba(photometry, objects, galaxies)
+    np.testing.assert_allclose(from_catalogue.iloc[:, 1:], again.predict_proba(photometry, with_context).iloc[:, 1:],
+                               atol=1e-6)
+    # Without the carried columns the same data trains on the dummy distance: other losses.
+    dummy = Classifier(**settings).fit(photometry, objects)
+    assert not np.allclose(dummy.history_["val_loss"], matched.history_["val_loss"])

@@ -42,7 +42,7 @@ def _real_steps_ok(aug: SequenceSet, raw: SequenceSet) -> None:
 
 def test_every_augmentation_respects_lengths_and_padding(raw):
     strong = AugmentConfig(prefix=1.0, prefix_weights="early", time_jitter_days=20.0, mag_offset=2.0,
-                           error_scale=0.5, point_dropout=0.9)
+                           error_scale=0.5, point_dropout=0.9, noise_scale=4.0)
     for epoch in range(3):
         _real_steps_ok(augment_sequences(raw, strong, augmentation_rng(0, epoch)), raw)
         noisy = dataclasses.replace(strong, offset_errors="noisy")
@@ -138,6 +138,28 @@ def test_error_rescaling_multiplies_each_light_curves_errors_by_one_factor(raw):
     np.testing.assert_array_equal(aug.values[..., :2], raw.values[..., :2])
 
 
+def test_noisier_photometry_grows_each_curves_errors_by_one_factor_and_scatters_to_match(raw):
+    """noise_scale: errors times one factor f in [1, noise_scale] per light curve, log-uniform, and the magnitudes
+    scattered by sqrt(f^2 - 1) sigma, so the pulls against the new errors keep unit spread."""
+    aug = augment_sequences(raw, AugmentConfig(noise_scale=4.0), augmentation_rng(0, 1))
+    factor = aug.values[:, 0, 2] / raw.values[:, 0, 2]
+    rows = np.nonzero(raw.mask)[0]
+    np.testing.assert_allclose(aug.values[..., 2][raw.mask], (raw.values[..., 2] * factor[:, None])[raw.mask],
+                               rtol=1e-5)
+    assert factor.min() >= 1.0 and factor.max() <= 4.0 + 1e-5
+    log_f = np.log(factor) / np.log(4.0)  # uniform on [0, 1]
+    assert abs(np.mean(log_f) - 0.5) < 0.06 and abs(np.std(log_f) - np.sqrt(1 / 12)) < 0.04
+    extra = (raw.values[..., 2] * np.sqrt(factor[:, None] ** 2 - 1.0))[raw.mask]
+    shift = (aug.values[..., 1] - raw.values[..., 1])[raw.mask]
+    pulls = shift[extra > 1e-3] / extra[extra > 1e-3]
+    assert len(pulls) > 500 and np.std(pulls) == pytest.approx(1.0, abs=0.08) and abs(np.mean(pulls)) < 0.1
+    # Times are untouched, and a curve with f near 1 barely moves.
+    np.testing.assert_array_equal(aug.values[..., 0], raw.values[..., 0])
+    calm = factor[rows] < 1.01
+    assert np.abs(shift[calm]).max() < 0.05
+    assert not AugmentConfig(noise_scale=1.0).active and AugmentConfig(noise_scale=1.5).active
+
+
 def test_time_jitter_keeps_each_observation_and_time_order(raw):
     aug = augment_sequences(raw, AugmentConfig(time_jitter_days=3.0), augmentation_rng(0, 1))
     np.testing.assert_array_equal(aug.lengths, raw.lengths)
@@ -150,7 +172,8 @@ def test_time_jitter_keeps_each_observation_and_time_order(raw):
 
 def test_bad_settings_are_refused_by_name():
     for bad in ({"prefix": 1.5}, {"point_dropout": 1.0}, {"mag_offset": -1}, {"prefix_weights": "late"},
-                {"offset_errors": "double"}, {"offset_errors": "flux+noise"}, {"error_scale": float("nan")}):
+                {"offset_errors": "double"}, {"offset_errors": "flux+noise"}, {"error_scale": float("nan")},
+                {"noise_scale": 0.5}, {"noise_scale": float("inf")}):
         with pytest.raises(InvalidConfigError, match=next(iter(bad))):
             AugmentConfig(**bad)
     with pytest.raises(InvalidConfigError, match="augmentation settings"):

@@ -70,8 +70,8 @@ class OffsetErrors(str, Enum):
 # The options of `lcrnn train` that set the network: with --init they come from the run instead.
 _NETWORK_OPTIONS = {"rnn": "rnn", "hidden": "hidden", "dense": "dense", "no_context": "use_context",
                     "max_len": "max_len", "features": "summary"}
-_AUGMENT_OPTIONS = ("prefix", "prefix_weights", "time_jitter_days", "mag_offset", "offset_errors", "error_scale",
-                    "point_dropout")
+_AUGMENT_OPTIONS = ("prefix", "prefix_weights", "time_jitter_days", "mag_offset", "offset_errors", "noise_scale",
+                    "error_scale", "point_dropout")
 _AUG = "Robust training"
 _FT = "Fine-tuning"
 
@@ -158,6 +158,10 @@ MagOffsetOption = Annotated[float, typer.Option(
 OffsetErrorsOption = Annotated[OffsetErrors, typer.Option(
     help="Errors under a magnitude offset follow the flux (background-limited); noisy: and a source made fainter "
          "scatters as its larger errors say; keep: errors stay.", rich_help_panel=_AUG)]
+NoiseScaleOption = Annotated[float, typer.Option(
+    help="Noisier photometry, as from a smaller telescope: errors times one factor per light curve, log-uniform "
+         "in [1, this], with the scatter they imply (1: off; CRTS's errors are 3-4 times GOTO's).",
+    rich_help_panel=_AUG)]
 ErrorScaleOption = Annotated[float, typer.Option(
     help="Sigma of the log of one error factor per light curve.", rich_help_panel=_AUG)]
 PointDropoutOption = Annotated[float, typer.Option(
@@ -216,6 +220,7 @@ def train(
     time_jitter_days: JitterOption = AugmentConfig.time_jitter_days,
     mag_offset: MagOffsetOption = AugmentConfig.mag_offset,
     offset_errors: OffsetErrorsOption = OffsetErrors(AugmentConfig.offset_errors),
+    noise_scale: NoiseScaleOption = AugmentConfig.noise_scale,
     error_scale: ErrorScaleOption = AugmentConfig.error_scale,
     point_dropout: PointDropoutOption = AugmentConfig.point_dropout,
 ) -> None:

@@ -129,7 +129,8 @@ def simulate(
     = 99_201,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same survey.")] = 0,
     galaxy_catalog: Annotated[str, typer.Option(
-        help="Catalogue the context is computed against: glade (the paper's) or gwgc (shallow, to 100 Mpc).")]
+        help="Catalogue the context is computed against: glade (the paper's), gwgc (shallow, to 100 Mpc), or "
+             "both, glade,gwgc (each object's patch of sky covered by one of them at random).")]
     = "glade",
     population: Annotated[str, typer.Option(
         help="Source subtype mix: survey (VSX/Veron-like) or transient (labels found by brightening: dwarf "

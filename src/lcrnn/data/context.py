@@ -22,6 +22,7 @@ from lcrnn.errors import InvalidConfigError, InvalidTableError
 from lcrnn.settings import config_from_dict
 
 __all__ = [
+    "CARRIED",
     "CONTEXT_COLUMNS",
     "NOT_RECORDED",
     "CatalogueCheck",
@@ -29,6 +30,7 @@ __all__ = [
     "MissingCatalogueError",
     "catalogue_fingerprint",
     "check_catalogue",
+    "carried_context",
     "compute_context",
     "describe_catalogue",
     "galaxy_catalogue",
@@ -191,6 +193,18 @@ def compute_context(
 # --- which catalogue: a model and a store remember the one they were made with --------------------------------
 
 NOT_RECORDED = "not recorded"  # a run saved before runs recorded their catalogue
+# A run trained on context computed beforehand (objects carrying CONTEXT_COLUMNS): for instance surveys
+# simulated against different catalogues, pooled. Like NOT_RECORDED it asks for a catalogue at prediction.
+CARRIED = "carried by the objects table"
+
+
+def carried_context(objects: pd.DataFrame, given: pd.DataFrame) -> pd.DataFrame | None:
+    """The context columns the caller's table ``given`` carries, in the order of the validated ``objects``,
+    or None when it lacks any of :data:`CONTEXT_COLUMNS` (then the context is computed from a catalogue)."""
+    if not all(c in given.columns for c in CONTEXT_COLUMNS):
+        return None
+    carried = given[["object_id", *CONTEXT_COLUMNS]].astype({"object_id": str})
+    return objects[["object_id"]].merge(carried, on="object_id", how="left").reset_index(drop=True)
 
 
 class MissingCatalogueError(InvalidConfigError):
@@ -233,6 +247,8 @@ def describe_catalogue(fingerprint: Mapping[str, Any] | str | None) -> str:
     """A fingerprint in words, for messages: ``'data/sim/galaxies.parquet' (1234 rows, sha256 0a1b2c3d4e5f)``."""
     if fingerprint is None:
         return "no galaxy catalogue"
+    if fingerprint == CARRIED:
+        return "context computed beforehand and carried by the objects table (no catalogue recorded)"
     if isinstance(fingerprint, str):
         return "a galaxy catalogue it does not record (a run saved before runs recorded theirs, or a bare model)"
     where = repr(fingerprint["source"]) if fingerprint.get("source") else "a galaxy table given in memory"

@@ -15,8 +15,12 @@ errors. Each option here draws one such change per light curve and epoch:
   a source made fainter also scatters as much more as its larger errors say (Gaussian noise of
   ``sqrt(sigma'^2 - sigma^2)`` on each magnitude): otherwise a faint copy is smoother than its errors, a light
   curve no telescope returns, and the network may learn that large errors come with little scatter;
+- **noisier photometry**: the same source seen by a survey with worse photometry (a smaller telescope, a
+  brighter site, shorter exposures): all errors of a light curve multiplied by one factor ``f`` drawn
+  log-uniform in ``[1, noise_scale]``, and each magnitude scattered by ``sqrt(f^2 - 1) sigma`` to match
+  (CRTS reports errors 3-4 times GOTO's at the same magnitude, docs/real-data.md section 3);
 - **error scale**: all errors of a light curve multiplied by one log-normal factor (another pipeline's error
-  calibration);
+  calibration: the reported errors change, the scatter does not);
 - **point dropout**: each observation dropped with a probability, at least one always kept (a sparser cadence).
 
 The changes are made to the *raw* padded steps ``(t - t_first, mag, mag_err)`` and the result is rebuilt by
@@ -53,6 +57,7 @@ class AugmentConfig:
     time_jitter_days: float = 0.0                      # Gaussian sigma of each observation's time shift [d]
     mag_offset: float = 0.0                            # offsets drawn uniform in [-mag_offset, +mag_offset]
     offset_errors: Literal["flux", "noisy", "keep"] = "flux"  # errors follow the flux; "noisy": + the scatter
+    noise_scale: float = 1.0                           # largest factor of noisier photometry (1: off)
     error_scale: float = 0.0                           # sigma of the log of the per-curve error factor
     point_dropout: float = 0.0                         # probability each observation is dropped
 
@@ -65,6 +70,8 @@ class AugmentConfig:
             value = getattr(self, name)
             if not _number(value) or not 0.0 <= value < float("inf"):
                 raise InvalidConfigError(f"{name} must be a finite number >= 0, not {value!r}")
+        if not _number(self.noise_scale) or not 1.0 <= self.noise_scale < float("inf"):
+            raise InvalidConfigError(f"noise_scale must be a finite factor >= 1 (1: off), not {self.noise_scale!r}")
         if self.prefix_weights not in ("uniform", "early"):
             raise InvalidConfigError(f"prefix_weights must be 'uniform' or 'early', not {self.prefix_weights!r}")
         if self.offset_errors not in ("flux", "noisy", "keep"):
@@ -73,8 +80,8 @@ class AugmentConfig:
     @property
     def active(self) -> bool:
         """True when any augmentation is on."""
-        return any(getattr(self, name) > 0 for name in
-                   ("prefix", "time_jitter_days", "mag_offset", "error_scale", "point_dropout"))
+        return self.noise_scale > 1 or any(getattr(self, name) > 0 for name in
+                                           ("prefix", "time_jitter_days", "mag_offset", "error_scale", "point_dropout"))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -148,6 +155,10 @@ def augment_sequences(seqs: SequenceSet, config: AugmentConfig, rng: np.random.G
             if config.offset_errors == "noisy":  # the extra scatter of a fainter source; none taken from a brighter
                 mag = mag + rng.normal(0.0, 1.0, (n, steps)) * np.sqrt(np.maximum(moved ** 2 - err ** 2, 0.0))
             err = moved
+    if config.noise_scale > 1:  # a survey with worse photometry: larger errors, and the scatter they imply
+        factor = np.exp(rng.uniform(0.0, np.log(config.noise_scale), (n, 1)))
+        mag = mag + rng.normal(0.0, 1.0, (n, steps)) * err * np.sqrt(factor ** 2 - 1.0)
+        err = err * factor
     if config.error_scale > 0:
         err = err * np.exp(rng.normal(0.0, config.error_scale, (n, 1)))
 

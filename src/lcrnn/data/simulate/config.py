@@ -41,6 +41,20 @@ def _checked_mix(name: str, mix: Mapping[str, float], label: str) -> Mapping[str
     return MappingProxyType({k: float(v) / total for k, v in mix.items()})
 
 
+def _checked_catalogs(given: object) -> GalaxyCatalogModel | tuple[GalaxyCatalogModel, ...]:
+    """One catalogue model, or a tuple of several: from models, preset names, or names joined by commas."""
+    if isinstance(given, str):
+        given = tuple(catalog_model(name.strip()) for name in given.split(","))
+    if isinstance(given, (tuple, list)):
+        models = tuple(catalog_model(g) if isinstance(g, str) else g for g in given)
+        if models and all(isinstance(m, GalaxyCatalogModel) for m in models):
+            return models[0] if len(models) == 1 else models
+    if isinstance(given, GalaxyCatalogModel):
+        return given
+    raise TypeError(f"galaxy_catalog must be a GalaxyCatalogModel, 'glade'/'gwgc', or several of them (e.g. "
+                    f"'glade,gwgc'), got {given!r}.")
+
+
 def _paper_fractions() -> Mapping[str, float]:
     return MappingProxyType({k: v / PAPER_TOTAL for k, v in PAPER_CLASS_COUNTS.items()})
 
@@ -62,7 +76,8 @@ class SimulationConfig:
     galaxy_catalog
         The catalogue the context is computed against (:mod:`lcrnn.data.catalog_depth`): ``GLADE_LIKE``, the
         paper's, or ``GWGC_LIKE`` to train for the shallow catalogue in ``../shared/data``. A name
-        (``"glade"``, ``"gwgc"``) is accepted too.
+        (``"glade"``, ``"gwgc"``) is accepted too. Several (``"glade,gwgc"`` or a tuple): each object's sky
+        patch is covered by one of them at random, so a model trained on the survey meets both depths.
     vs_mix, agn_mix
         Subtype shares among the candidates, before the detection cut (normalised). The defaults are a
         VSX-like and a Veron-like mix; a transient survey's labels lean to what brightens (see
@@ -100,7 +115,10 @@ class SimulationConfig:
     min_detections: int = 2  # an object enters the catalogue after this many detections (assumed)
     min_dec_deg: float = -20.0  # southern limit of the sky seen from La Palma (SURVEY_FACTS)
     min_abs_b_deg: float = 0.0  # footprint: fields nearer the Galactic plane are not observed (CRTS: ~15)
-    galaxy_catalog: GalaxyCatalogModel = GLADE_LIKE  # which hosts are catalogued (paper section 2.2: GLADE)
+    # Which hosts are catalogued (paper section 2.2: GLADE). Several: each object's sky patch is covered by one
+    # of them, drawn with equal shares, as a catalogue's depth varies over the sky (and a model meant for any
+    # user's catalogue should not learn one).
+    galaxy_catalog: GalaxyCatalogModel | tuple[GalaxyCatalogModel, ...] = GLADE_LIKE
     galaxy_patch_arcsec: float = 180.0  # field galaxies are drawn within this radius: 3x the 60" match radius
     # SN get a label (a TNS spectrum) mostly when peaking brighter than this: ZTF's Bright Transient Survey,
     # the main source of TNS classifications in 2019-2020, is complete to 18.5 mag (Fremling et al. 2020).
@@ -108,17 +126,17 @@ class SimulationConfig:
     vs_mix: Mapping[str, float] = field(default_factory=lambda: VS_MIX)  # share of each variable-star subtype
     agn_mix: Mapping[str, float] = field(default_factory=lambda: AGN_MIX)  # share of each AGN subtype
 
+    @property
+    def galaxy_catalogs(self) -> tuple[GalaxyCatalogModel, ...]:
+        """The catalogue models, as a tuple even when there is one."""
+        return self.galaxy_catalog if isinstance(self.galaxy_catalog, tuple) else (self.galaxy_catalog,)
+
     def __post_init__(self) -> None:
         if int(self.n_objects) != self.n_objects or self.n_objects < 1:
             raise ValueError(f"n_objects must be a positive whole number, got {self.n_objects!r}.")
         fractions = _checked_shares("class_fractions", self.class_fractions, CLASSES, "class(es)")
         object.__setattr__(self, "class_fractions", MappingProxyType(fractions))
-        if isinstance(self.galaxy_catalog, str):
-            object.__setattr__(self, "galaxy_catalog", catalog_model(self.galaxy_catalog))
-        if not isinstance(self.galaxy_catalog, GalaxyCatalogModel):
-            raise TypeError(
-                f"galaxy_catalog must be a GalaxyCatalogModel or 'glade'/'gwgc', got {self.galaxy_catalog!r}."
-            )
+        object.__setattr__(self, "galaxy_catalog", _checked_catalogs(self.galaxy_catalog))
         object.__setattr__(self, "vs_mix", _checked_mix("vs_mix", self.vs_mix, "VS"))
         object.__setattr__(self, "agn_mix", _checked_mix("agn_mix", self.agn_mix, "AGN"))
         if not self.end_mjd - self.start_mjd >= 1:

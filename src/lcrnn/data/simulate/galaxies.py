@@ -88,6 +88,26 @@ def _host_offsets(
     return offset
 
 
+def _catalogue_at_each_object(
+    rng: np.random.Generator, config: SimulationConfig, distance: np.ndarray, quasar: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per object: the chance its host is catalogued, and the catalogue's density (per deg^2) around it.
+
+    With several catalogue models each object's patch of sky gets one of them (drawn only then, so a survey
+    of one catalogue repeats as before).
+    """
+    models = config.galaxy_catalogs
+    which = rng.integers(len(models), size=len(distance)) if len(models) > 1 else np.zeros(len(distance), int)
+    share, density = np.zeros(len(distance)), np.zeros(len(distance))
+    for k, model in enumerate(models):
+        on = which == k
+        share[on] = model.completeness(distance[on])
+        if model.name == "GLADE":  # GLADE holds SDSS-DR12Q quasars as entries of their own
+            share[on] = np.where(quasar[on], np.maximum(share[on], _QUASAR_IN_CATALOGUE), share[on])
+        density[on] = model.density_per_sq_deg
+    return share, density
+
+
 def galaxy_catalogue(
     rng: np.random.Generator,
     config: SimulationConfig,
@@ -109,9 +129,7 @@ def galaxy_catalogue(
     distance = np.full(n, np.inf)
     if hosted.any():  # astropy refuses an empty array here
         distance[hosted] = Planck18.luminosity_distance(redshift[hosted]).to_value(u.Mpc)
-    share = config.galaxy_catalog.completeness(distance)
-    if config.galaxy_catalog.name == "GLADE":  # GLADE holds SDSS-DR12Q quasars as entries of their own
-        share = np.where(_is_quasar(labels, subtype), np.maximum(share, _QUASAR_IN_CATALOGUE), share)
+    share, density = _catalogue_at_each_object(rng, config, distance, _is_quasar(labels, subtype))
     catalogued = hosted & (rng.random(n) < share)
     host_ra, host_dec = offset_positions(ra[catalogued], dec[catalogued], host_offset[catalogued], rng)
 
@@ -119,7 +137,7 @@ def galaxy_catalogue(
     b = galactic_b(ra, dec)
     area = np.pi * (config.galaxy_patch_arcsec / 3600.0) ** 2
     plane = 1.0 - _PLANE_DEFICIT * np.exp(-((b / _PLANE_SCALE_DEG) ** 2))
-    n_field = rng.poisson(config.galaxy_catalog.density_per_sq_deg * area * plane)
+    n_field = rng.poisson(density * area * plane)
     around = np.repeat(np.arange(n), n_field)
     radius = config.galaxy_patch_arcsec * np.sqrt(rng.random(len(around)))
     field_ra, field_dec = offset_positions(ra[around], dec[around], radius, rng)
