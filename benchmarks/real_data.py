@@ -15,7 +15,8 @@ catalogues are kept once (from MANTRA). Three comparisons, all on the same strat
    fold's test objects; plus how the simulated and real light curves differ, per class, and how well
    gradient-boosted trees tell them apart (lcrnn audit's adversarial validation). ``--sim-variants`` names
    the simulated surveys as CATALOG:POPULATION: the galaxy catalogue the simulated context is computed
-   against (``glade``, the paper's, or ``gwgc``, the one the real context uses) and the source population
+   against (``glade``, the paper's, ``gwgc``, the one the real context uses, or ``glade,gwgc``, sky patches of
+   either) and the source population
    (``survey``: the simulator's VSX/Veron-like default; ``crts``: the mix a transient survey labels, in
    CRTS's footprint away from the Galactic plane, as MANTRA's transients).
 
@@ -241,7 +242,8 @@ def run_rnn(real: RealData, splits: list[Split], use_context: bool, augment: int
     """
     name = (f"rnn_{'context' if use_context else 'no_context'}{f'_aug{augment}' if augment else ''}"
             f"{'_features' if features else ''}{'_robust' if robust is not None else ''}"
-            f"{f'_x{args.ensemble}' if args.ensemble > 1 else ''}")
+            f"{f'_noise{robust.noise_scale:g}' if robust is not None and robust.noise_scale > 1 else ''}"
+            f"{f'_x{args.ensemble}' if args.ensemble > 1 else ''}{f'_bag{args.bagging}' if args.bagging > 1 else ''}")
     copies_phot = copies_obj = None
     if augment:
         labelled = real.objects[["object_id", "ra", "dec", "label"]]
@@ -258,7 +260,8 @@ def run_rnn(real: RealData, splits: list[Split], use_context: bool, augment: int
             photometry = pd.concat([photometry, extra], ignore_index=True)
             objects = pd.concat([objects, used[objects.columns]], ignore_index=True)
         members = []
-        for j in range(args.ensemble):  # seeds of fold k: args.seed + k, then + 1000, + 2000, ...
+        inner = cross_bagging_splits(split, real.objects, args.bagging, args.seed + k) if args.bagging > 1 else []
+        for j in range(max(args.ensemble, args.bagging)):  # seeds of fold k: args.seed + k, then + 1000, ...
             clf = Classifier(rnn="gru", loss="focal", gamma=args.gamma, use_context=use_context,
                              epochs=args.epochs, hidden=args.hidden, dense=args.dense,
                              batch_size=args.batch_size, lr=args.lr, seed=args.seed + k + 1000 * j, max_len=MAX_LEN,
@@ -266,7 +269,7 @@ def run_rnn(real: RealData, splits: list[Split], use_context: bool, augment: int
                              augment=robust, summary=SHAPE_FEATURES if features else ())
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                members.append(clf.fit(photometry, objects, real.galaxies, split=split))
+                members.append(clf.fit(photometry, objects, real.galaxies, split=inner[j] if inner else split))
         clf = members[0] if len(members) == 1 else MeanOfModels(members)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -279,6 +282,14 @@ def run_rnn(real: RealData, splits: list[Split], use_context: bool, augment: int
         predictions.append(_prediction_rows(name, k, ids, y, proba, real.objects))
         seconds.append(time.perf_counter() - start)
     return metrics, pd.concat(predictions, ignore_index=True), seconds
+
+
+def cross_bagging_splits(split: Split, objects: pd.DataFrame, k: int, seed: int) -> list[Split]:
+    """K splits of one fold's non-test objects: each validates on one stratified K-th and trains on the rest,
+    so every non-test object trains K - 1 members and selects the epoch of one; the test part stays."""
+    inner_ids = np.array(split.train + split.val)
+    inner = fold_splits(inner_ids, _labels_of(objects, inner_ids), n_folds=k, seed=seed)
+    return [Split(train=part.train + part.val, val=part.test, test=split.test) for part in inner]
 
 
 def run_forest(real: RealData, features: pd.DataFrame, splits: list[Split], name: str, columns: list[str],
@@ -566,6 +577,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--features", action="store_true",
                         help="also run the context RNN with the features branch (light-curve shape features beside "
                              "the RNN summary), plain and, with --robust, robust")
+    parser.add_argument("--bagging", type=int, default=1,
+                        help="RNNs from scratch: the mean of K members per fold, each validated on another "
+                             "stratified K-th of the fold's non-test objects and trained on the rest")
     parser.add_argument("--ensemble", type=int, default=1,
                         help="real-data RNNs: average the probabilities of this many seeds per fold")
     parser.add_argument("--sim-features", action="store_true",
@@ -579,8 +593,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
-    if args.ensemble < 1:
-        raise SystemExit(f"error: --ensemble must be 1 or more, not {args.ensemble}")
+    if args.bagging > 1 and (args.ensemble > 1 or args.augment):
+        raise SystemExit("error: --bagging replaces --ensemble and does not take --augment copies")
+    if args.ensemble < 1 or args.bagging < 1:
+        raise SystemExit(f"error: --ensemble and --bagging must be 1 or more, not {args.ensemble}, {args.bagging}")
+    if args.noise_scale != 1.0 and not (args.robust or args.sim_robust or any("robust" in v for v in args.rnn_variants)):
+        raise SystemExit("error: --noise-scale changes the robust recipe: add --robust or --sim-robust")
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
     timing: dict[str, float] = {}
@@ -656,7 +674,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             timing[f"simulate {variant}"] = time.perf_counter() - tic
             results["sim"][variant] = {"n_objects": args.sim_objects,
                                        "fractions": dict(zip(CLASSES, args.sim_fractions, strict=True)),
-                                       "galaxy_catalog": asdict(config.galaxy_catalog),
+                                       "galaxy_catalog": [asdict(m) for m in config.galaxy_catalogs],
                                        "vs_mix": dict(config.vs_mix), "agn_mix": dict(config.agn_mix),
                                        "counts": sim.objects["label"].value_counts().to_dict()}
             for use_context in (True, False):

@@ -285,7 +285,8 @@ class Classifier:
 
         `classes` are the labels to train on (default: the paper's VS, SN, AGN); a label outside them is an
         error naming it (see :func:`check_labels`), or with ``on_invalid="drop"`` its objects are dropped.
-        The classes found and their counts are logged (logger ``lcrnn.classifier``, level INFO).
+        The classes found and their counts are logged (logger ``lcrnn.classifier``, level INFO). Objects that
+        carry ``gal_l``, ``gal_b``, ``galaxy_dist_arcsec`` give the context, as in `prepare` (run: ``CARRIED``).
 
         `init` fine-tunes a trained run (a run directory or a :class:`~lcrnn.train.run_dir.TrainedModel`):
         training starts from its weights, with its network and context settings (asking for others is an
@@ -315,11 +316,11 @@ class Classifier:
         if len(classes) < 2:
             raise InvalidTableError(f"fit needs at least two classes, got {list(classes)}")
         labels = survey.objects["label"].astype(str).to_numpy()
-        carried = carried_context(survey.objects, objects)
-        context = carried if carried is not None else compute_context(survey.objects, survey.galaxies, self.context)
-        catalogue = CARRIED if carried is not None else catalogue_fingerprint(survey.galaxies, _source_of(galaxies))
-        seqs = build_sequences(survey.photometry, context=context, labels=labels, classes=classes,
-                               max_len=self.network.max_len)
+        context = carried_context(survey.objects, objects)
+        catalogue = CARRIED if context is not None else catalogue_fingerprint(survey.galaxies, _source_of(galaxies))
+        seqs = build_sequences(survey.photometry, labels=labels, classes=classes, max_len=self.network.max_len,
+                               context=compute_context(survey.objects, survey.galaxies, self.context)
+                               if context is None else context)
         split = split or make_split(seqs.object_ids, seqs.labels, seed=self.train.seed, classes=classes)
         part = split.part_of(seqs.object_ids)
         train_set, val_set = seqs.subset(np.flatnonzero(part == "train")), seqs.subset(np.flatnonzero(part == "val"))

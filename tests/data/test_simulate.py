@@ -279,6 +279,21 @@ def test_cli_simulate_takes_catalogue_population_and_footprint(tmp_path):
     assert bad.exit_code != 0 and "survey, transient" in bad.output
     bad = CliRunner().invoke(app, ["simulate", "--out", str(tmp_path / "y"), "--galaxy-catalog", "sdss"])
     assert bad.exit_code != 0 and "unknown galaxy catalogue 'sdss'" in bad.output
+    twice = CliRunner().invoke(app, ["simulate", "--out", str(tmp_path / "z"), "--galaxy-catalog", "gwgc,gwgc"])
+    assert twice.exit_code == 2 and "twice" in twice.output and not (tmp_path / "z").exists()
+
+
+def test_cli_simulate_covers_the_sky_with_two_catalogues(tmp_path):
+    """--galaxy-catalog glade,gwgc: stars' chance neighbours come at a density between the two catalogues'."""
+    counts = {}
+    for name in ("glade", "gwgc", "glade,gwgc"):
+        out = tmp_path / name.replace(",", "-")
+        result = CliRunner().invoke(app, ["simulate", "--out", str(out), "--n-objects", "3000", "--seed", "4",
+                                          "--galaxy-catalog", name, "--class-fractions", "VS=1,SN=1,AGN=1"])
+        assert result.exit_code == 0, result.output
+        counts[name] = len(read_survey(out).galaxies)
+    assert counts["gwgc"] < 0.3 * counts["glade"]
+    assert 0.35 * counts["glade"] < counts["glade,gwgc"] < 0.65 * counts["glade"]
 
 
 # --- the population registry --------------------------------------------------------------------------

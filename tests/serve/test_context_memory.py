@@ -12,6 +12,7 @@ import shutil
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -23,12 +24,13 @@ from lcrnn.data.context import (
     NOT_RECORDED,
     MissingCatalogueError,
     catalogue_fingerprint,
+    check_catalogue,
     compute_context,
     describe_catalogue,
 )
 from lcrnn.data.io import read_survey, read_table, write_survey
 from lcrnn.data.tables import Survey
-from lcrnn.errors import LcrnnWarning
+from lcrnn.errors import InvalidTableError, LcrnnWarning
 from lcrnn.serve.app import ClassificationService, ServeConfig, create_app
 from lcrnn.serve.incremental import ModelMismatchError
 from lcrnn.serve.store import StateStore
@@ -209,6 +211,23 @@ def test_fit_reads_context_the_objects_carry_as_predict_does_and_records_it(toy_
         warnings.simplefilter("error")  # a catalogue given to such a run is taken without a warning
         from_catalogue = again.predict_proba(photometry, objects, galaxies)
     np.testing.assert_allclose(from_catalogue.iloc[:, 1:], again.predict_proba(photometry, with_context).iloc[:, 1:],
+                               atol=1e-6)
+    # Served, it asks for a catalogue too, before any store exists, and takes one without a warning.
+    with pytest.raises(MissingCatalogueError, match="carried by the objects table"):
+        ClassificationService.from_run(tmp_path / "run", f"sqlite:///{tmp_path / 'no.db'}")
+    assert not (tmp_path / "no.db").exists()
+    assert check_catalogue(CARRIED, catalogue_fingerprint(galaxies), uses_context=True).status == "carried"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ClassificationService.from_run(tmp_path / "run", f"sqlite:///{tmp_path / 's.db'}", galaxies).store.close()
+    # The carried columns are checked: a missing value is named, a repeated id keeps its first row.
+    holed = with_context.assign(gal_b=with_context["gal_b"].mask(with_context.index == 3))
+    with pytest.raises(InvalidTableError, match=r"missing or not finite for 1 object\(s\)"):
+        Classifier(**settings).fit(photometry, holed)
+    doubled = pd.concat([with_context, with_context.iloc[:2].assign(gal_l=0.0)], ignore_index=True)
+    with pytest.warns(LcrnnWarning, match="dropped"):  # validation drops the repeats; their context goes too
+        kept = again.predict_proba(photometry, doubled, on_invalid="drop")
+    np.testing.assert_allclose(kept.iloc[:, 1:], again.predict_proba(photometry, with_context).iloc[:, 1:],
                                atol=1e-6)
     # Without the carried columns the same data trains on the dummy distance: other losses.
     dummy = Classifier(**settings).fit(photometry, objects)

@@ -163,12 +163,14 @@ def test_lcrnn_train_fine_tunes_with_the_robust_options(pretrained, new_data, tm
     assert without_init.exit_code == 2
     assert "--freeze-rnn-epochs applies when fine-tuning; add --init RUN" in plain_output(without_init)
     result = runner.invoke(app, [*common, "--out", str(out), "--hidden", "8", "--freeze-rnn-epochs", "1",
-                                 "--scaler", "refit", "--robust", "--mag-offset", "0.5", "--lr", "1e-3"])
+                                 "--scaler", "refit", "--robust", "--mag-offset", "0.5", "--noise-scale", "3",
+                                 "--lr", "1e-3"])
     assert result.exit_code == 0, result.output
     config = json.loads((out / "config.json").read_text())
     assert config["finetune"]["init"] == str(pretrained) and config["finetune"]["scaler"] == "refit"
     assert config["train"]["freeze_rnn_epochs"] == 1 and config["train"]["lr"] == 1e-3
     assert config["augment"]["mag_offset"] == 0.5 and config["augment"]["prefix"] == 0.5  # --robust, overridden
+    assert config["augment"]["noise_scale"] == 3.0
     assert config["network"]["hidden"] == 8
     # This run's validation loss still fell at its last epoch: said once, after the summary line.
     assert json.loads((out / "metrics.json").read_text())["best_epoch"] == 2

@@ -233,7 +233,6 @@ def train(
 
     from lcrnn.classifier import Classifier, KeptEpochWarning, check_labels
     from lcrnn.workflows.train_run import train_run
-
     values = locals()
     with _option_errors():  # before reading the survey, which may be large
         network = _network_of(ctx, init, _network_asked(values))

@@ -18,6 +18,7 @@ import pandas as pd
 from astropy import units as u
 from astropy.coordinates import SkyCoord, match_coordinates_sky
 
+from lcrnn.data.schema import as_frame
 from lcrnn.errors import InvalidConfigError, InvalidTableError
 from lcrnn.settings import config_from_dict
 
@@ -198,13 +199,42 @@ NOT_RECORDED = "not recorded"  # a run saved before runs recorded their catalogu
 CARRIED = "carried by the objects table"
 
 
-def carried_context(objects: pd.DataFrame, given: pd.DataFrame) -> pd.DataFrame | None:
-    """The context columns the caller's table ``given`` carries, in the order of the validated ``objects``,
-    or None when it lacks any of :data:`CONTEXT_COLUMNS` (then the context is computed from a catalogue)."""
+def carried_context(objects: pd.DataFrame, given: Any) -> pd.DataFrame | None:
+    """The context the caller's objects table carries, for the validated ``objects``, or None without it.
+
+    Parameters
+    ----------
+    objects
+        The validated objects table (its ``object_id`` order is the result's).
+    given
+        The objects table as the caller gave it (validation keeps only the schema's columns): a DataFrame,
+        a dict of columns or an astropy Table.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        ``object_id`` and :data:`CONTEXT_COLUMNS`, or None when ``given`` lacks any of those columns (then the
+        context is computed from a catalogue). A repeated id keeps its first row, as validation does.
+
+    Raises
+    ------
+    InvalidTableError
+        A carried value is missing or not finite for a validated object.
+    """
+    given = as_frame(given, "objects")
     if not all(c in given.columns for c in CONTEXT_COLUMNS):
         return None
-    carried = given[["object_id", *CONTEXT_COLUMNS]].astype({"object_id": str})
-    return objects[["object_id"]].merge(carried, on="object_id", how="left").reset_index(drop=True)
+    carried = given[["object_id", *CONTEXT_COLUMNS]].astype({"object_id": str}).drop_duplicates("object_id")
+    context = objects[["object_id"]].merge(carried, on="object_id", how="left").reset_index(drop=True)
+    values = context[list(CONTEXT_COLUMNS)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(values).all(axis=1)
+    if bad.any():
+        raise InvalidTableError(
+            f"the objects table carries {', '.join(CONTEXT_COLUMNS)} but they are missing or not finite for "
+            f"{int(bad.sum())} object(s), e.g. {context['object_id'][bad].head(3).tolist()}: fill them "
+            f"(lcrnn.data.context.compute_context) or drop these columns to compute the context from a catalogue.")
+    context[list(CONTEXT_COLUMNS)] = values.astype(np.float32)
+    return context
 
 
 class MissingCatalogueError(InvalidConfigError):
@@ -266,7 +296,8 @@ class CatalogueCheck(NamedTuple):
     """What :func:`check_catalogue` found: ``status`` and, unless all is as trained, a ``message`` to show.
 
     ``status`` is ``"same"``, ``"not-needed"`` (the model reads no context), ``"not-recorded"`` (a catalogue
-    was given to a run that does not record its own), ``"different"`` or ``"missing-allowed"`` (the opt-out).
+    was given to a run that does not record its own), ``"carried"`` (one was given to a run trained on context the
+    objects carried), ``"different"`` or ``"missing-allowed"`` (the opt-out).
     """
 
     status: str
@@ -288,7 +319,8 @@ def check_catalogue(
     ----------
     trained
         The fingerprint the run recorded (:func:`catalogue_fingerprint`), None for a run trained without a
-        catalogue, or :data:`NOT_RECORDED` for a run saved before runs recorded it.
+        catalogue, :data:`NOT_RECORDED` for a run saved before runs recorded it, or :data:`CARRIED` for a run
+        trained on context its objects carried.
     given
         The fingerprint of the catalogue given now, or None.
     uses_context
@@ -315,6 +347,8 @@ def check_catalogue(
         return CatalogueCheck("missing-allowed", (
             f"no galaxy catalogue ({opt_out_hint}): every object gets the dummy galaxy distance, although the "
             f"model was trained with {describe_catalogue(trained)}."))
+    if trained == CARRIED:
+        return CatalogueCheck("carried")
     if isinstance(trained, str):
         return CatalogueCheck("not-recorded")
     if same_catalogue(trained, given):

@@ -21,6 +21,7 @@ __all__ = [
     "DEFAULT_BAND",
     "SCHEMAS",
     "TableKind",
+    "as_frame",
     "find_column",
     "resolve_columns",
     "standardize_table",
@@ -83,7 +84,7 @@ def find_column(columns: Iterable[Any], target: str) -> str | None:
     return None
 
 
-def _as_frame(table: Any, kind: str) -> pd.DataFrame:
+def as_frame(table: Any, kind: str) -> pd.DataFrame:
     """Accept a DataFrame, a mapping of columns or anything with ``to_pandas`` (an astropy Table)."""
     if isinstance(table, pd.DataFrame):
         return table
@@ -175,7 +176,7 @@ def standardize_table(table: Any, kind: TableKind) -> pd.DataFrame:
         :data:`SCHEMAS` (unparseable ones become NaN). Galaxies keep their extra columns after ``ra, dec``;
         photometry and objects keep only their schema columns. The index is a fresh RangeIndex.
     """
-    frame = _as_frame(table, kind)
+    frame = as_frame(table, kind)
     mapping = resolve_columns(frame.columns, kind)
     source = {target: name for name, target in mapping.items()}
     out: dict[str, pd.Series] = {}

@@ -50,7 +50,8 @@ class ClassificationService:
         Distance limit and dummy value, as the model was trained with.
     trained_catalogue
         The fingerprint of the catalogue the model was trained with (``TrainedModel.galaxies``): None for
-        none, :data:`~lcrnn.data.context.NOT_RECORDED` when unknown.
+        none, :data:`~lcrnn.data.context.NOT_RECORDED` when unknown, :data:`~lcrnn.data.context.CARRIED` when
+        the training objects carried their context (either way a catalogue is asked for).
     allow_missing_catalogue
         Serve a context model without a catalogue (every object gets the dummy distance); refused otherwise.
     run_name

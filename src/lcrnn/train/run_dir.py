@@ -54,7 +54,8 @@ class TrainedModel:
 
     ``galaxies`` is the fingerprint of the galaxy catalogue it was trained with
     (:func:`lcrnn.data.context.catalogue_fingerprint`: path as given, rows, hash), None when it was trained
-    without one, or :data:`~lcrnn.data.context.NOT_RECORDED` for a run saved before runs recorded it.
+    without one, :data:`~lcrnn.data.context.NOT_RECORDED` for a run saved before runs recorded it, or
+    :data:`~lcrnn.data.context.CARRIED` for one trained on context its objects table carried.
     ``band`` is the band its light curves were read in (several read as one are joined by ``+``, as
     :func:`lcrnn.data.sequences.select_band` names them), None for a run saved before runs recorded it.
     """

@@ -44,10 +44,16 @@ def _checked_mix(name: str, mix: Mapping[str, float], label: str) -> Mapping[str
 def _checked_catalogs(given: object) -> GalaxyCatalogModel | tuple[GalaxyCatalogModel, ...]:
     """One catalogue model, or a tuple of several: from models, preset names, or names joined by commas."""
     if isinstance(given, str):
-        given = tuple(catalog_model(name.strip()) for name in given.split(","))
+        names = [name.strip() for name in given.split(",")]
+        if "" in names:
+            raise ValueError(f"galaxy_catalog {given!r} has an empty name; give e.g. 'glade' or 'glade,gwgc'.")
+        given = tuple(catalog_model(name) for name in names)
     if isinstance(given, (tuple, list)):
         models = tuple(catalog_model(g) if isinstance(g, str) else g for g in given)
         if models and all(isinstance(m, GalaxyCatalogModel) for m in models):
+            if len(set(models)) < len(models):
+                raise ValueError(f"galaxy_catalog names a catalogue twice ({[m.name for m in models]}); give "
+                                 "each once (several share the sky equally).")
             return models[0] if len(models) == 1 else models
     if isinstance(given, GalaxyCatalogModel):
         return given
