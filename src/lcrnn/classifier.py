@@ -241,10 +241,9 @@ class Classifier:
             warnings.warn(check.message, LcrnnWarning, stacklevel=4)
 
     def _context_frame(self, objects: pd.DataFrame, galaxies: pd.DataFrame | None, source: Any = None,
-                       allow_missing: bool | None = None, given: pd.DataFrame | None = None) -> pd.DataFrame:
-        """Context for the validated `objects`: taken from the columns of the objects table as `given` when it
-        has them (validation keeps only the schema's columns), else cross-matched against `galaxies`."""
-        carried = carried_context(objects, objects if given is None else given)
+                       allow_missing: bool | None = None) -> pd.DataFrame:
+        """Context for the validated `objects`: the columns they carry, else cross-matched against `galaxies`."""
+        carried = carried_context(objects)
         if carried is not None:
             return carried
         self._check_catalogue(galaxies, source, allow_missing)
@@ -263,8 +262,7 @@ class Classifier:
         """
         self._check_fitted()
         survey, _ = validate_survey(photometry, objects, galaxies, on_invalid=on_invalid)
-        context = self._context_frame(survey.objects, survey.galaxies, _source_of(galaxies), allow_missing_catalogue,
-                                      given=objects)
+        context = self._context_frame(survey.objects, survey.galaxies, _source_of(galaxies), allow_missing_catalogue)
         labels = None
         if "label" in survey.objects.columns and survey.objects["label"].notna().all():
             unknown = sorted(set(survey.objects["label"].astype(str)) - set(self.classes_))
@@ -316,7 +314,7 @@ class Classifier:
         if len(classes) < 2:
             raise InvalidTableError(f"fit needs at least two classes, got {list(classes)}")
         labels = survey.objects["label"].astype(str).to_numpy()
-        context = carried_context(survey.objects, objects)
+        context = carried_context(survey.objects)
         catalogue = CARRIED if context is not None else catalogue_fingerprint(survey.galaxies, _source_of(galaxies))
         seqs = build_sequences(survey.photometry, labels=labels, classes=classes, max_len=self.network.max_len,
                                context=compute_context(survey.objects, survey.galaxies, self.context)

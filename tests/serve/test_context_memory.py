@@ -222,13 +222,22 @@ def test_fit_reads_context_the_objects_carry_as_predict_does_and_records_it(toy_
         ClassificationService.from_run(tmp_path / "run", f"sqlite:///{tmp_path / 's.db'}", galaxies).store.close()
     # The carried columns are checked: a missing value is named, a repeated id keeps its first row.
     holed = with_context.assign(gal_b=with_context["gal_b"].mask(with_context.index == 3))
-    with pytest.raises(InvalidTableError, match=r"missing or not finite for 1 object\(s\)"):
+    with pytest.raises(InvalidTableError, match="1 object with gal_l, gal_b or galaxy_dist_arcsec missing"):
         Classifier(**settings).fit(photometry, holed)
+    with pytest.raises(InvalidTableError, match="carries gal_l, gal_b but not galaxy_dist_arcsec"):
+        Classifier(**settings).fit(photometry, with_context.drop(columns="galaxy_dist_arcsec"))
     doubled = pd.concat([with_context, with_context.iloc[:2].assign(gal_l=0.0)], ignore_index=True)
     with pytest.warns(LcrnnWarning, match="dropped"):  # validation drops the repeats; their context goes too
         kept = again.predict_proba(photometry, doubled, on_invalid="drop")
     np.testing.assert_allclose(kept.iloc[:, 1:], again.predict_proba(photometry, with_context).iloc[:, 1:],
                                atol=1e-6)
+    # On the command line too: a survey directory whose objects carry their context needs no catalogue.
+    write_survey(Survey(photometry, with_context, None), tmp_path / "carrying")
+    result = CliRunner().invoke(cli, ["predict", "--model", str(tmp_path / "run"), "--data",
+                                      str(tmp_path / "carrying"), "--out", str(tmp_path / "p.csv")])
+    assert result.exit_code == 0, result.output
+    written = pd.read_csv(tmp_path / "p.csv").set_index("object_id").loc[from_catalogue["object_id"]]
+    np.testing.assert_allclose(written[from_catalogue.columns[1:4]], from_catalogue.iloc[:, 1:4], atol=1e-5)
     # Without the carried columns the same data trains on the dummy distance: other losses.
     dummy = Classifier(**settings).fit(photometry, objects)
     assert not np.allclose(dummy.history_["val_loss"], matched.history_["val_loss"])

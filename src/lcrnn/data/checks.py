@@ -54,6 +54,7 @@ _REASONS: dict[str, str] = {
     "dec_out_of_range": "with dec outside [-90, 90] degrees",
     "unknown_label": "with a label outside the allowed classes",
     "duplicate_object_id": "repeating an object_id already seen",
+    "nonfinite_context": "with gal_l, gal_b or galaxy_dist_arcsec missing, infinite or not a number",
     "no_photometry": "with no photometry",
 }
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import pandas as pd
 from astropy import units as u
 from astropy.coordinates import SkyCoord, match_coordinates_sky
 
-from lcrnn.data.schema import as_frame
+from lcrnn.data.schema import CONTEXT_COLUMNS
 from lcrnn.errors import InvalidConfigError, InvalidTableError
 from lcrnn.settings import config_from_dict
 
@@ -38,7 +38,6 @@ __all__ = [
     "same_catalogue",
 ]
 
-CONTEXT_COLUMNS: tuple[str, ...] = ("gal_l", "gal_b", "galaxy_dist_arcsec")
 
 
 @dataclass(frozen=True)
@@ -199,42 +198,13 @@ NOT_RECORDED = "not recorded"  # a run saved before runs recorded their catalogu
 CARRIED = "carried by the objects table"
 
 
-def carried_context(objects: pd.DataFrame, given: Any) -> pd.DataFrame | None:
-    """The context the caller's objects table carries, for the validated ``objects``, or None without it.
-
-    Parameters
-    ----------
-    objects
-        The validated objects table (its ``object_id`` order is the result's).
-    given
-        The objects table as the caller gave it (validation keeps only the schema's columns): a DataFrame,
-        a dict of columns or an astropy Table.
-
-    Returns
-    -------
-    pandas.DataFrame or None
-        ``object_id`` and :data:`CONTEXT_COLUMNS`, or None when ``given`` lacks any of those columns (then the
-        context is computed from a catalogue). A repeated id keeps its first row, as validation does.
-
-    Raises
-    ------
-    InvalidTableError
-        A carried value is missing or not finite for a validated object.
-    """
-    given = as_frame(given, "objects")
-    if not all(c in given.columns for c in CONTEXT_COLUMNS):
+def carried_context(objects: pd.DataFrame) -> pd.DataFrame | None:
+    """The context the validated ``objects`` carry (``object_id`` and :data:`CONTEXT_COLUMNS`, checked finite by
+    :func:`lcrnn.data.tables.validate_survey`), or None when they carry none: then it is computed from a
+    catalogue. Carried context lets surveys whose context came from different catalogues be pooled."""
+    if not all(c in objects.columns for c in CONTEXT_COLUMNS):
         return None
-    carried = given[["object_id", *CONTEXT_COLUMNS]].astype({"object_id": str}).drop_duplicates("object_id")
-    context = objects[["object_id"]].merge(carried, on="object_id", how="left").reset_index(drop=True)
-    values = context[list(CONTEXT_COLUMNS)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
-    bad = ~np.isfinite(values).all(axis=1)
-    if bad.any():
-        raise InvalidTableError(
-            f"the objects table carries {', '.join(CONTEXT_COLUMNS)} but they are missing or not finite for "
-            f"{int(bad.sum())} object(s), e.g. {context['object_id'][bad].head(3).tolist()}: fill them "
-            f"(lcrnn.data.context.compute_context) or drop these columns to compute the context from a catalogue.")
-    context[list(CONTEXT_COLUMNS)] = values.astype(np.float32)
-    return context
+    return objects[["object_id", *CONTEXT_COLUMNS]].reset_index(drop=True)
 
 
 class MissingCatalogueError(InvalidConfigError):

@@ -20,8 +20,8 @@ __all__ = [
     "COLUMN_ALIASES",
     "DEFAULT_BAND",
     "SCHEMAS",
+    "CONTEXT_COLUMNS",
     "TableKind",
-    "as_frame",
     "find_column",
     "resolve_columns",
     "standardize_table",
@@ -30,6 +30,10 @@ __all__ = [
 TableKind = Literal["photometry", "objects", "galaxies"]
 
 DEFAULT_BAND = "L"  # GOTO observes in one wide L band (paper section 2)
+
+# The context of an object (paper section 2.2): galactic l and b, and the distance to the nearest catalogued
+# galaxy (a dummy value beyond the limit); computed by lcrnn.data.context, or carried by the objects table.
+CONTEXT_COLUMNS: tuple[str, ...] = ("gal_l", "gal_b", "galaxy_dist_arcsec")
 
 # Required and optional columns of each table, with the dtype each is coerced to.
 SCHEMAS: dict[str, dict[str, str]] = {
@@ -40,10 +44,12 @@ SCHEMAS: dict[str, dict[str, str]] = {
         "mag_err": "float32",
         "band": "str",
     },
-    "objects": {"object_id": "str", "ra": "float64", "dec": "float64", "label": "str"},
+    # The context columns are optional: objects may carry their context, computed beforehand (all three or none).
+    "objects": {"object_id": "str", "ra": "float64", "dec": "float64", "label": "str",
+                "gal_l": "float32", "gal_b": "float32", "galaxy_dist_arcsec": "float32"},
     "galaxies": {"ra": "float64", "dec": "float64"},
 }
-_OPTIONAL = {"photometry": ("band",), "objects": ("label",), "galaxies": ()}
+_OPTIONAL = {"photometry": ("band",), "objects": ("label", "gal_l", "gal_b", "galaxy_dist_arcsec"), "galaxies": ()}
 # Only the galaxy catalogue keeps columns outside its schema (a name, a distance...).
 _KEEPS_EXTRA = {"photometry": False, "objects": False, "galaxies": True}
 
@@ -84,7 +90,7 @@ def find_column(columns: Iterable[Any], target: str) -> str | None:
     return None
 
 
-def as_frame(table: Any, kind: str) -> pd.DataFrame:
+def _as_frame(table: Any, kind: str) -> pd.DataFrame:
     """Accept a DataFrame, a mapping of columns or anything with ``to_pandas`` (an astropy Table)."""
     if isinstance(table, pd.DataFrame):
         return table
@@ -176,7 +182,7 @@ def standardize_table(table: Any, kind: TableKind) -> pd.DataFrame:
         :data:`SCHEMAS` (unparseable ones become NaN). Galaxies keep their extra columns after ``ra, dec``;
         photometry and objects keep only their schema columns. The index is a fresh RangeIndex.
     """
-    frame = as_frame(table, kind)
+    frame = _as_frame(table, kind)
     mapping = resolve_columns(frame.columns, kind)
     source = {target: name for name, target in mapping.items()}
     out: dict[str, pd.Series] = {}

@@ -31,6 +31,7 @@ from lcrnn.data.checks import (
     not_finite,
 )
 from lcrnn.data.schema import (
+    CONTEXT_COLUMNS,
     COLUMN_ALIASES,
     DEFAULT_BAND,
     SCHEMAS,
@@ -140,6 +141,7 @@ _REASON_COLUMN: dict[str, str] = {
     "control_object_id": "object_id", "control_band": "band", "control_label": "label",
     "nonfinite_ra": "ra", "ra_out_of_range": "ra",
     "nonfinite_dec": "dec", "dec_out_of_range": "dec", "unknown_label": "label",
+    "nonfinite_context": "galaxy_dist_arcsec",
 }
 
 
@@ -202,6 +204,7 @@ def _objects(
     checker.check("missing_object_id", missing_str(frame["object_id"]))
     checker.check("control_object_id", has_control(frame["object_id"]))
     _check_sky(checker)
+    _check_carried_context(checker)
     extra = ""
     if "label" in frame.columns:
         labels = frame["label"]
@@ -219,6 +222,21 @@ def _objects(
     duplicated[good] = frame.loc[good, "object_id"].duplicated(keep="first").to_numpy()
     checker.check("duplicate_object_id", duplicated)
     return _finish(checker, on_invalid, InvalidTableError, extra), checker.report()
+
+
+def _check_carried_context(checker: RowChecker) -> None:
+    """Context carried by the objects table (computed beforehand): all three columns, each value finite."""
+    carried = [c for c in CONTEXT_COLUMNS if c in checker.frame.columns]
+    if not carried:
+        return
+    if len(carried) < len(CONTEXT_COLUMNS):
+        missing = [c for c in CONTEXT_COLUMNS if c not in carried]
+        raise InvalidTableError(
+            f"the objects table carries {', '.join(carried)} but not {', '.join(missing)}: carry all of "
+            f"{', '.join(CONTEXT_COLUMNS)} (lcrnn.data.context.compute_context), or none to compute the context "
+            f"from a galaxy catalogue.")
+    values = checker.frame[list(CONTEXT_COLUMNS)].to_numpy(dtype=np.float64)
+    checker.check("nonfinite_context", ~np.isfinite(values).all(axis=1))
 
 
 def _galaxies(galaxies: Any, on_invalid: str) -> tuple[pd.DataFrame, DropReport]:

@@ -18,7 +18,9 @@ errors. Each option here draws one such change per light curve and epoch:
 - **noisier photometry**: the same source seen by a survey with worse photometry (a smaller telescope, a
   brighter site, shorter exposures): all errors of a light curve multiplied by one factor ``f`` drawn
   log-uniform in ``[1, noise_scale]``, and each magnitude scattered by ``sqrt(f^2 - 1) sigma`` to match
-  (CRTS reports errors 3-4 times GOTO's at the same magnitude, docs/real-data.md section 3);
+  (CRTS reports errors 3-4 times GOTO's at the same magnitude, docs/real-data.md section 3). Near the
+  detection limit this makes points a noisier survey would not report (4 times 0.2 mag is SNR ~1.3): it widens
+  what the network meets, it does not model one survey;
 - **error scale**: all errors of a light curve multiplied by one log-normal factor (another pipeline's error
   calibration: the reported errors change, the scatter does not);
 - **point dropout**: each observation dropped with a probability, at least one always kept (a sparser cadence).
