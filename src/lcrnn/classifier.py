@@ -28,6 +28,7 @@ from lcrnn.data.context import (
     catalogue_fingerprint,
     check_catalogue,
     compute_context,
+    objects_context,
 )
 from lcrnn.data.features import with_summary
 from lcrnn.data.inputs import network_inputs
@@ -314,11 +315,11 @@ class Classifier:
         if len(classes) < 2:
             raise InvalidTableError(f"fit needs at least two classes, got {list(classes)}")
         labels = survey.objects["label"].astype(str).to_numpy()
-        context = carried_context(survey.objects)
-        catalogue = CARRIED if context is not None else catalogue_fingerprint(survey.galaxies, _source_of(galaxies))
-        seqs = build_sequences(survey.photometry, labels=labels, classes=classes, max_len=self.network.max_len,
-                               context=compute_context(survey.objects, survey.galaxies, self.context)
-                               if context is None else context)
+        catalogue = (CARRIED if carried_context(survey.objects) is not None
+                     else catalogue_fingerprint(survey.galaxies, _source_of(galaxies)))
+        seqs = build_sequences(survey.photometry, context=objects_context(survey.objects, survey.galaxies,
+                                                                          self.context),
+                               labels=labels, classes=classes, max_len=self.network.max_len)
         split = split or make_split(seqs.object_ids, seqs.labels, seed=self.train.seed, classes=classes)
         part = split.part_of(seqs.object_ids)
         train_set, val_set = seqs.subset(np.flatnonzero(part == "train")), seqs.subset(np.flatnonzero(part == "val"))

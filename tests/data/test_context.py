@@ -10,7 +10,15 @@ import pytest
 from astropy import units as u
 from astropy.coordinates import SkyCoord
 
-from lcrnn.data.context import CONTEXT_COLUMNS, ContextConfig, compute_context, galaxy_catalogue
+from lcrnn.data.context import (
+    CONTEXT_COLUMNS,
+    ContextConfig,
+    carried_context,
+    compute_context,
+    galaxy_catalogue,
+    objects_context,
+)
+from lcrnn.data.features import feature_table
 from lcrnn.errors import InvalidTableError
 
 
@@ -147,3 +155,22 @@ def test_config_round_trips_through_json_and_rejects_bad_values():
         ContextConfig(dummy_distance_arcsec=-1.0)
     with pytest.raises(ValueError, match="positive"):
         ContextConfig(max_distance_arcsec=0.0)
+
+
+def test_context_carried_by_the_objects_wins_over_a_catalogue_everywhere(sky, tmp_path):
+    """objects_context: carried columns are taken as they are (no catalogue needed); without them the context
+    is computed. The survey descriptions and the features table follow the same rule as the classifier."""
+    objects, galaxies = sky
+    computed = compute_context(objects, galaxies)
+    carrying = objects.reset_index(drop=True).merge(computed, on="object_id")
+    carrying["galaxy_dist_arcsec"] = 7.0  # as another catalogue would have it
+    taken = objects_context(carrying, galaxies)
+    np.testing.assert_array_equal(taken["galaxy_dist_arcsec"], 7.0)
+    np.testing.assert_allclose(taken["gal_b"], computed["gal_b"].to_numpy())
+    pd.testing.assert_frame_equal(objects_context(objects, galaxies), computed)
+    assert carried_context(objects) is None
+    photometry = pd.DataFrame({"object_id": np.repeat(carrying["object_id"], 3),
+                               "mjd": np.tile([1.0, 5.0, 9.0], 200), "mag": np.tile([18.0, 18.5, 18.2], 200),
+                               "mag_err": 0.05})
+    table = feature_table(photometry, carrying)
+    np.testing.assert_array_equal(table["galaxy_dist_arcsec"], 7.0)

@@ -35,6 +35,7 @@ __all__ = [
     "compute_context",
     "describe_catalogue",
     "galaxy_catalogue",
+    "objects_context",
     "same_catalogue",
 ]
 
@@ -205,6 +206,14 @@ def carried_context(objects: pd.DataFrame) -> pd.DataFrame | None:
     if not all(c in objects.columns for c in CONTEXT_COLUMNS):
         return None
     return objects[["object_id", *CONTEXT_COLUMNS]].reset_index(drop=True)
+
+
+def objects_context(objects: pd.DataFrame, galaxies: pd.DataFrame | SkyCoord | None = None,
+                    config: ContextConfig | None = None) -> pd.DataFrame:
+    """The context the objects carry (:func:`carried_context`), else :func:`compute_context` against
+    ``galaxies``: the one rule every batch route and every description of a survey follows."""
+    carried = carried_context(objects)
+    return carried if carried is not None else compute_context(objects, galaxies, config)
 
 
 class MissingCatalogueError(InvalidConfigError):

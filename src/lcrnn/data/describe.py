@@ -172,7 +172,7 @@ def describe_survey(
         A :class:`lcrnn.data.tables.Survey` (``photometry``, ``objects`` with optional ``label``,
         ``galaxies`` or None).
     context
-        Output of :func:`lcrnn.data.context.compute_context` for ``survey.objects``; computed when omitted.
+        Output of :func:`lcrnn.data.context.objects_context` for ``survey.objects``; computed when omitted.
     context_config
         :class:`lcrnn.data.context.ContextConfig` for the nearest-galaxy limit (default 60 arcsec).
     statistics
@@ -185,11 +185,11 @@ def describe_survey(
         Gaps are pooled over every pair of successive points of the class's light curves, as in the
         paper's Fig. 2 ("the time between successive observations over all light curves").
     """
-    from lcrnn.data.context import ContextConfig, compute_context
+    from lcrnn.data.context import ContextConfig, objects_context
 
     config = ContextConfig() if context_config is None else context_config
     if context is None:
-        context = compute_context(survey.objects, survey.galaxies, config)
+        context = objects_context(survey.objects, survey.galaxies, config)
     labels = object_labels(survey.objects)
     stats, gaps = labelled_statistics(survey) if statistics is None else statistics
     gap_label = gaps["label"].to_numpy()

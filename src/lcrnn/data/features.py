@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 import light_curve as lc
-from lcrnn.data.context import CONTEXT_COLUMNS, ContextConfig, compute_context
+from lcrnn.data.context import CONTEXT_COLUMNS, ContextConfig, objects_context
 from lcrnn.data.sequences import SequenceSet
 from lcrnn.errors import InvalidConfigError, InvalidTableError
 
@@ -147,7 +147,7 @@ def feature_table(photometry: pd.DataFrame, objects: pd.DataFrame, galaxies: pd.
     One row per object that has photometry and a row in ``objects``, indexed by ``object_id``.
     """
     features = light_curve_features(photometry, max_len)
-    ctx = compute_context(objects, galaxies, context)
+    ctx = objects_context(objects, galaxies, context)
     ctx = ctx.assign(object_id=ctx["object_id"].astype(str)).set_index("object_id")[list(CONTEXT_COLUMNS)]
     return features.join(ctx.astype(np.float64), how="inner")
 

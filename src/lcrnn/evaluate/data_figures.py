@@ -232,7 +232,7 @@ def save_data_figures(
     out_dir
         Created if needed; gets ``fig1_magnitudes.png``, ``fig2_light_curves.png``, ``fig3_context.png``.
     context
-        :func:`lcrnn.data.context.compute_context` output for ``survey.objects``; computed when omitted.
+        :func:`lcrnn.data.context.objects_context` output for ``survey.objects``; computed when omitted.
     dpi
         Resolution of the PNGs.
     statistics
@@ -243,12 +243,12 @@ def save_data_figures(
     list of Path
         The three files written.
     """
-    from lcrnn.data.context import ContextConfig, compute_context
+    from lcrnn.data.context import ContextConfig, objects_context
     from lcrnn.data.describe import labelled_statistics, object_labels
 
     config = ContextConfig()
     if context is None:
-        context = compute_context(survey.objects, survey.galaxies, config)
+        context = objects_context(survey.objects, survey.galaxies, config)
     labels = object_labels(survey.objects)
     stats, gaps = labelled_statistics(survey) if statistics is None else statistics
     ctx_labels = labels.reindex(context["object_id"].astype(str).to_numpy()).to_numpy()
