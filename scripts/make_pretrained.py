@@ -100,6 +100,7 @@ def write_fixture(clf, survey, seqs, per_class: int, seed: int) -> pd.DataFrame:
         picked += list(seqs.object_ids[chosen])
     objects = survey.objects[survey.objects["object_id"].isin(picked)].reset_index(drop=True)
     config = clf.model_.context_config
+    objects = objects.drop(columns=list(CONTEXT_COLUMNS), errors="ignore")  # recomputed from the catalogue
     objects = objects.merge(compute_context(objects, survey.galaxies, config), on="object_id")
     objects = objects.join(nearest_hosts(objects, survey.galaxies, config.max_distance_arcsec))
     photometry = survey.photometry[survey.photometry["object_id"].isin(picked)]

@@ -194,3 +194,27 @@ def test_lcrnn_audit_without_the_catalogue_loses_the_planted_context(survey_dir,
     assert "dummy galaxy distance" in result.output
     saved = json.loads((out / "audit.json").read_text())
     assert abs(saved["context"]["auc"] - 0.5) < 0.15  # the label lived in the galaxy distances only
+
+
+def test_lcrnn_audit_and_describe_read_the_context_the_objects_carry(survey_dir, tmp_path):
+    """A survey whose objects carry their context needs no catalogue: audit and describe use the carried
+    values, which here are the catalogue's, so both give what they give with the catalogue."""
+    from lcrnn.data.context import compute_context
+    from lcrnn.data.io import read_survey
+    from lcrnn.data.tables import Survey
+
+    survey = read_survey(survey_dir)
+    carrying = tmp_path / "carrying"
+    objects = survey.objects.merge(compute_context(survey.objects, survey.galaxies), on="object_id")
+    write_survey(Survey(survey.photometry, objects, None), carrying)
+    outputs = {}
+    for name, data in (("catalogue", survey_dir), ("carried", carrying)):
+        audit = CliRunner().invoke(app, ["audit", "--data", str(data), "--out", str(tmp_path / f"a-{name}"),
+                                         "--folds", "3", "--seed", "1", "--no-progress"])
+        assert audit.exit_code == 0, audit.output
+        described = CliRunner().invoke(app, ["describe", "--data", str(data), "--out", str(tmp_path / f"d-{name}")])
+        assert described.exit_code == 0, described.output
+        outputs[name] = (json.loads((tmp_path / f"a-{name}" / "audit.json").read_text()),
+                         json.loads((tmp_path / f"d-{name}" / "summary.json").read_text()))
+    assert outputs["carried"][0]["context"] == outputs["catalogue"][0]["context"]
+    assert outputs["carried"][1] == outputs["catalogue"][1]

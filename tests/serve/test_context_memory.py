@@ -238,6 +238,15 @@ def test_fit_reads_context_the_objects_carry_as_predict_does_and_records_it(toy_
     assert result.exit_code == 0, result.output
     written = pd.read_csv(tmp_path / "p.csv").set_index("object_id").loc[from_catalogue["object_id"]]
     np.testing.assert_allclose(written[from_catalogue.columns[1:4]], from_catalogue.iloc[:, 1:4], atol=1e-5)
+    # The service registers carried context as it is, so served probabilities equal batch ones here too.
+    service = ClassificationService.from_run(tmp_path / "run", f"sqlite:///{tmp_path / 'c.db'}", galaxies)
+    service.register(with_context.assign(galaxy_dist_arcsec=3.0).iloc[:5])
+    stored = service.store.get_object(str(with_context["object_id"].iloc[0]))
+    assert stored["context"]["galaxy_dist_arcsec"] == pytest.approx(3.0)
+    service.store.close()
+    # Out-of-range carried values are refused by name, like any bad row.
+    with pytest.raises(InvalidTableError, match="gal_l outside"):
+        Classifier(**settings).fit(photometry, with_context.assign(gal_l=with_context["gal_l"] - 360.0))
     # Without the carried columns the same data trains on the dummy distance: other losses.
     dummy = Classifier(**settings).fit(photometry, objects)
     assert not np.allclose(dummy.history_["val_loss"], matched.history_["val_loss"])

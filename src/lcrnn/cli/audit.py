@@ -22,9 +22,16 @@ def _catalogue(survey: Any, data: Path, galaxies: Path | None, no_galaxies: bool
     """The galaxy table of the context: --galaxies FILE, else DATA's; none with --no-galaxies (said)."""
     from lcrnn.data.tables import validate_galaxies
 
+    from lcrnn.data.context import carried_context
+
     if no_galaxies and galaxies is not None:
         raise typer.BadParameter("give either --galaxies FILE or --no-galaxies, not both",
                                  param_hint="--no-galaxies")
+    if carried_context(survey.objects) is not None:  # the objects carry their context: no catalogue is read
+        if galaxies is not None or no_galaxies:
+            typer.echo("the objects carry their context (gal_l, gal_b, galaxy_dist_arcsec): no catalogue is used",
+                       err=True)
+        return None
     if no_galaxies:
         typer.echo("--no-galaxies: every object gets the dummy galaxy distance, so d_G carries nothing",
                    err=True)

@@ -55,6 +55,7 @@ _REASONS: dict[str, str] = {
     "unknown_label": "with a label outside the allowed classes",
     "duplicate_object_id": "repeating an object_id already seen",
     "nonfinite_context": "with gal_l, gal_b or galaxy_dist_arcsec missing, infinite or not a number",
+    "context_out_of_range": "with gal_l outside [0, 360), gal_b outside [-90, 90] or galaxy_dist_arcsec < 0",
     "no_photometry": "with no photometry",
 }
 @dataclass(frozen=True)

@@ -141,7 +141,7 @@ _REASON_COLUMN: dict[str, str] = {
     "control_object_id": "object_id", "control_band": "band", "control_label": "label",
     "nonfinite_ra": "ra", "ra_out_of_range": "ra",
     "nonfinite_dec": "dec", "dec_out_of_range": "dec", "unknown_label": "label",
-    "nonfinite_context": "galaxy_dist_arcsec",
+    "nonfinite_context": "galaxy_dist_arcsec", "context_out_of_range": "gal_l",
 }
 
 
@@ -237,6 +237,9 @@ def _check_carried_context(checker: RowChecker) -> None:
             f"from a galaxy catalogue.")
     values = checker.frame[list(CONTEXT_COLUMNS)].to_numpy(dtype=np.float64)
     checker.check("nonfinite_context", ~np.isfinite(values).all(axis=1))
+    gal_l, gal_b, distance = values.T
+    with np.errstate(invalid="ignore"):  # compute_context's conventions: l in [0, 360), b in [-90, 90], d >= 0
+        checker.check("context_out_of_range", (gal_l < 0) | (gal_l >= 360) | (np.abs(gal_b) > 90) | (distance < 0))
 
 
 def _galaxies(galaxies: Any, on_invalid: str) -> tuple[pd.DataFrame, DropReport]:

@@ -7,7 +7,7 @@
 * Fig. 3: normalised histograms of the distance to the nearest catalogued galaxy and of galactic latitude.
 
 Every function returns a :class:`matplotlib.figure.Figure` made with ``Figure()``: no pyplot, no global state.
-Inputs are the tables of :mod:`lcrnn.data.describe` and :func:`lcrnn.data.context.compute_context`.
+Inputs are the tables of :mod:`lcrnn.data.describe` and :func:`lcrnn.data.context.objects_context`.
 """
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ from lcrnn.data.context import (
     ContextConfig,
     catalogue_fingerprint,
     check_catalogue,
-    compute_context,
     galaxy_catalogue,
+    objects_context,
 )
 from lcrnn.data.io import read_table
 from lcrnn.data.sequences import band_list
@@ -34,7 +34,8 @@ class ClassificationService:
     """The model, the galaxy catalogue and the store together: what the service and ``lcrnn ingest`` share.
 
     Objects and observations are checked by the data layer's rules (:mod:`lcrnn.data.tables`), the context
-    is computed by the data layer's :func:`~lcrnn.data.context.compute_context` with the model's settings,
+    is computed by the data layer's :func:`~lcrnn.data.context.compute_context` with the model's settings
+    (or taken from the objects when they carry it, as on the batch route),
     and the model is a run directory read by the one run loader, so an object classified here gets the
     probabilities ``Classifier.predict_proba`` gives it.
 
@@ -160,7 +161,7 @@ class ClassificationService:
             If an id is already registered farther than the store's ``position_tolerance_arcsec``.
         """
         checked, _ = validate_objects(objects)
-        context = compute_context(checked, self._catalogue, self.context_config)
+        context = objects_context(checked, self._catalogue, self.context_config)  # carried, as on the batch route
         return self.store.register_objects(
             context.assign(ra=checked["ra"].to_numpy(), dec=checked["dec"].to_numpy())
         )

@@ -42,11 +42,11 @@ PROFILES = {
 
 def describe_to_directory(survey, out: str | Path) -> tuple[str, list[Path]]:
     """Per-class statistics (printed table, `summary.json`) and the paper's Figs 1-3 for `survey` into `out`."""
-    from lcrnn.data.context import compute_context
+    from lcrnn.data.context import objects_context
     from lcrnn.data.describe import describe_survey, format_summary, labelled_statistics, write_summary
     from lcrnn.evaluate.data_figures import save_data_figures
 
-    context = compute_context(survey.objects, survey.galaxies)
+    context = objects_context(survey.objects, survey.galaxies)  # carried by the objects, else computed
     statistics = labelled_statistics(survey)  # shared by the table and the figures
     table = describe_survey(survey, context=context, statistics=statistics)
     write_summary(table, Path(out) / "summary.json")
