@@ -27,7 +27,6 @@ from lcrnn.data.context import (
     carried_context,
     catalogue_fingerprint,
     check_catalogue,
-    compute_context,
     objects_context,
 )
 from lcrnn.data.features import with_summary
@@ -244,11 +243,9 @@ class Classifier:
     def _context_frame(self, objects: pd.DataFrame, galaxies: pd.DataFrame | None, source: Any = None,
                        allow_missing: bool | None = None) -> pd.DataFrame:
         """Context for the validated `objects`: the columns they carry, else cross-matched against `galaxies`."""
-        carried = carried_context(objects)
-        if carried is not None:
-            return carried
-        self._check_catalogue(galaxies, source, allow_missing)
-        return compute_context(objects, galaxies, self.model_.context_config if "model_" in self.__dict__ else
+        if carried_context(objects) is None:
+            self._check_catalogue(galaxies, source, allow_missing)
+        return objects_context(objects, galaxies, self.model_.context_config if "model_" in self.__dict__ else
                                self.context)
 
     def prepare(self, photometry: pd.DataFrame, objects: pd.DataFrame, galaxies: pd.DataFrame | None = None,

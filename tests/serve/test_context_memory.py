@@ -247,6 +247,10 @@ def test_fit_reads_context_the_objects_carry_as_predict_does_and_records_it(toy_
     # Out-of-range carried values are refused by name, like any bad row.
     with pytest.raises(InvalidTableError, match="gal_l outside"):
         Classifier(**settings).fit(photometry, with_context.assign(gal_l=with_context["gal_l"] - 360.0))
+    # A catalogue given beside carried context is not used, and that is said.
+    with pytest.warns(LcrnnWarning, match="galaxy catalogue given is not used"):
+        both = again.predict_proba(photometry, with_context.assign(galaxy_dist_arcsec=3.0), galaxies)
+    assert not np.allclose(both.iloc[:, 1:], from_catalogue.iloc[:, 1:], atol=1e-6)
     # Without the carried columns the same data trains on the dummy distance: other losses.
     dummy = Classifier(**settings).fit(photometry, objects)
     assert not np.allclose(dummy.history_["val_loss"], matched.history_["val_loss"])

@@ -9,6 +9,7 @@ and AGN do the opposite, which is why these three numbers help so much (paper se
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
@@ -19,7 +20,7 @@ from astropy import units as u
 from astropy.coordinates import SkyCoord, match_coordinates_sky
 
 from lcrnn.data.schema import CONTEXT_COLUMNS
-from lcrnn.errors import InvalidConfigError, InvalidTableError
+from lcrnn.errors import InvalidConfigError, InvalidTableError, LcrnnWarning
 from lcrnn.settings import config_from_dict
 
 __all__ = [
@@ -211,9 +212,16 @@ def carried_context(objects: pd.DataFrame) -> pd.DataFrame | None:
 def objects_context(objects: pd.DataFrame, galaxies: pd.DataFrame | SkyCoord | None = None,
                     config: ContextConfig | None = None) -> pd.DataFrame:
     """The context the objects carry (:func:`carried_context`), else :func:`compute_context` against
-    ``galaxies``: the one rule every batch route and every description of a survey follows."""
+    ``galaxies``: the one rule every batch route and every description of a survey follows. A catalogue given
+    beside carried context is not used, and a :class:`~lcrnn.errors.LcrnnWarning` says so."""
     carried = carried_context(objects)
-    return carried if carried is not None else compute_context(objects, galaxies, config)
+    if carried is None:
+        return compute_context(objects, galaxies, config)
+    if galaxies is not None and len(galaxies) > 0:
+        warnings.warn("the objects carry their context (gal_l, gal_b, galaxy_dist_arcsec), so the galaxy catalogue "
+                      "given is not used; drop those columns to compute the context from it", LcrnnWarning,
+                      stacklevel=2)
+    return carried
 
 
 class MissingCatalogueError(InvalidConfigError):
