@@ -50,3 +50,26 @@ def test_ingest_and_serve_refuse_a_wrong_model_path(tmp_path, plain_output):
     result = CliRunner().invoke(app, ["serve", "--db", url, "--model", str(tmp_path)])
     assert result.exit_code == 2
     assert "is not an lcrnn run directory (no model.safetensors or config.json" in plain_output(result)
+
+
+def test_ingest_registers_the_context_an_objects_file_carries(saved_run, toy_survey, tmp_path):
+    """`lcrnn ingest --objects FILE`: positions, and the context when the file carries it (as batch prediction
+    takes it), so no catalogue is read for those objects."""
+    import pytest
+
+    from lcrnn.data.context import compute_context
+
+    photometry, objects, galaxies = toy_survey
+    some = objects.iloc[:4]
+    carrying = some.merge(compute_context(some, galaxies), on="object_id").assign(galaxy_dist_arcsec=3.0)
+    carrying.to_csv(tmp_path / "objects.csv", index=False)
+    photometry[photometry["object_id"].isin(some["object_id"])].to_csv(tmp_path / "photometry.csv", index=False)
+    url = f"sqlite:///{tmp_path / 'carried.db'}"
+    result = CliRunner().invoke(app, ["ingest", "--db", url, "--model", str(saved_run), "--no-galaxies",
+                                      "--objects", str(tmp_path / "objects.csv"), "--no-progress",
+                                      str(tmp_path / "photometry.csv")])
+    assert result.exit_code == 0, result.output
+    store = StateStore(url)
+    for oid in some["object_id"]:
+        assert store.get_object(str(oid), with_photometry=False)["context"]["galaxy_dist_arcsec"] == pytest.approx(3.0)
+    store.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -101,7 +101,7 @@ def ingest(
     if on_invalid not in ("raise", "drop"):
         raise typer.BadParameter("must be 'raise' or 'drop'", param_hint="--on-invalid")
     gal = read_table(galaxies, "galaxies") if galaxies is not None else None
-    pos = read_table(objects, "objects")[["object_id", "ra", "dec"]] if objects is not None else None
+    pos = _positions(read_table(objects, "objects")) if objects is not None else None
     with _option_errors():
         times = MjdRange(*mjd_range)
     with _model_errors():
@@ -120,3 +120,11 @@ def ingest(
         f"{s.duplicates} repeat(s) ignored, {s.upper_limits} upper limit(s), {s.rebuilt} rebuild(s){dropped} "
         f"in {time.perf_counter() - start:.1f} s"
     )
+
+
+def _positions(objects: Any) -> Any:
+    """The objects given apart to ``lcrnn ingest``: positions, and the context when they carry it."""
+    from lcrnn.data.schema import CONTEXT_COLUMNS
+
+    carried = [c for c in CONTEXT_COLUMNS if c in objects.columns]
+    return objects[["object_id", "ra", "dec", *carried]]
