@@ -24,7 +24,7 @@ import torch
 from lcrnn.data.context import (
     CARRIED,
     ContextConfig,
-    carried_context,
+    carries_context,
     catalogue_fingerprint,
     check_catalogue,
     objects_context,
@@ -243,7 +243,7 @@ class Classifier:
     def _context_frame(self, objects: pd.DataFrame, galaxies: pd.DataFrame | None, source: Any = None,
                        allow_missing: bool | None = None) -> pd.DataFrame:
         """Context for the validated `objects`: the columns they carry, else cross-matched against `galaxies`."""
-        if carried_context(objects) is None:
+        if not carries_context(objects):
             self._check_catalogue(galaxies, source, allow_missing)
         return objects_context(objects, galaxies, self.model_.context_config if "model_" in self.__dict__ else
                                self.context)
@@ -312,7 +312,7 @@ class Classifier:
         if len(classes) < 2:
             raise InvalidTableError(f"fit needs at least two classes, got {list(classes)}")
         labels = survey.objects["label"].astype(str).to_numpy()
-        catalogue = (CARRIED if carried_context(survey.objects) is not None
+        catalogue = (CARRIED if carries_context(survey.objects)
                      else catalogue_fingerprint(survey.galaxies, _source_of(galaxies)))
         seqs = build_sequences(survey.photometry, context=objects_context(survey.objects, survey.galaxies,
                                                                           self.context),

@@ -20,14 +20,13 @@ class ReportedError(str, Enum):
 
 def _catalogue(survey: Any, data: Path, galaxies: Path | None, no_galaxies: bool) -> Any:
     """The galaxy table of the context: --galaxies FILE, else DATA's; none with --no-galaxies (said)."""
+    from lcrnn.data.context import carries_context
     from lcrnn.data.tables import validate_galaxies
-
-    from lcrnn.data.context import carried_context
 
     if no_galaxies and galaxies is not None:
         raise typer.BadParameter("give either --galaxies FILE or --no-galaxies, not both",
                                  param_hint="--no-galaxies")
-    if carried_context(survey.objects) is not None:  # the objects carry their context: no catalogue is read
+    if carries_context(survey.objects):  # the objects carry their context: no catalogue is read
         if galaxies is not None or no_galaxies:
             typer.echo("the objects carry their context (gal_l, gal_b, galaxy_dist_arcsec): no catalogue is used",
                        err=True)

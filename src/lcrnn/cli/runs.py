@@ -400,7 +400,7 @@ def evaluate(
 ) -> None:
     """Evaluate trained models as in the paper (Table 2, Table 3, Figs 6-12) into an offline HTML report."""
     from lcrnn.classifier import Classifier
-    from lcrnn.data.context import carried_context
+    from lcrnn.data.context import carries_context
     from lcrnn.evaluate.report import build_report, summary_table
 
     with _model_errors():
@@ -413,7 +413,7 @@ def evaluate(
                            progress=progress, data=data, describe=describe)
     typer.echo(summary_table(results).to_string(index=False, float_format=lambda v: f"{v:.3f}", na_rep="-"))
     typer.echo(f"report written to {out / 'report.html'} (numbers in {out / 'metrics.json'})")
-    if no_galaxies and survey.galaxies is None and carried_context(survey.objects) is None:
+    if no_galaxies and survey.galaxies is None and not carries_context(survey.objects):
         typer.echo("--no-galaxies: context models read the dummy galaxy distance for every object")
 
 

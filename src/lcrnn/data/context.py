@@ -33,6 +33,7 @@ __all__ = [
     "catalogue_fingerprint",
     "check_catalogue",
     "carried_context",
+    "carries_context",
     "compute_context",
     "describe_catalogue",
     "galaxy_catalogue",
@@ -200,11 +201,16 @@ NOT_RECORDED = "not recorded"  # a run saved before runs recorded their catalogu
 CARRIED = "carried by the objects table"
 
 
+def carries_context(objects: pd.DataFrame) -> bool:
+    """Whether the objects table carries its context (every one of :data:`CONTEXT_COLUMNS`)."""
+    return all(c in objects.columns for c in CONTEXT_COLUMNS)
+
+
 def carried_context(objects: pd.DataFrame) -> pd.DataFrame | None:
     """The context the validated ``objects`` carry (``object_id`` and :data:`CONTEXT_COLUMNS`, checked finite by
     :func:`lcrnn.data.tables.validate_survey`), or None when they carry none: then it is computed from a
     catalogue. Carried context lets surveys whose context came from different catalogues be pooled."""
-    if not all(c in objects.columns for c in CONTEXT_COLUMNS):
+    if not carries_context(objects):
         return None
     return objects[["object_id", *CONTEXT_COLUMNS]].reset_index(drop=True)
 

@@ -46,10 +46,10 @@ SCHEMAS: dict[str, dict[str, str]] = {
     },
     # The context columns are optional: objects may carry their context, computed beforehand (all three or none).
     "objects": {"object_id": "str", "ra": "float64", "dec": "float64", "label": "str",
-                "gal_l": "float32", "gal_b": "float32", "galaxy_dist_arcsec": "float32"},
+                **dict.fromkeys(CONTEXT_COLUMNS, "float32")},
     "galaxies": {"ra": "float64", "dec": "float64"},
 }
-_OPTIONAL = {"photometry": ("band",), "objects": ("label", "gal_l", "gal_b", "galaxy_dist_arcsec"), "galaxies": ()}
+_OPTIONAL = {"photometry": ("band",), "objects": ("label", *CONTEXT_COLUMNS), "galaxies": ()}
 # Only the galaxy catalogue keeps columns outside its schema (a name, a distance...).
 _KEEPS_EXTRA = {"photometry": False, "objects": False, "galaxies": True}
 

@@ -155,12 +155,11 @@ def augment_sequences(seqs: SequenceSet, config: AugmentConfig, rng: np.random.G
         if config.offset_errors in ("flux", "noisy"):
             moved = _errors_at_offset(err, delta)
             if config.offset_errors == "noisy":  # the extra scatter of a fainter source; none taken from a brighter
-                mag = mag + rng.normal(0.0, 1.0, (n, steps)) * np.sqrt(np.maximum(moved ** 2 - err ** 2, 0.0))
+                mag = _scattered_to(mag, err, moved, rng)
             err = moved
     if config.noise_scale > 1:  # a survey with worse photometry: larger errors, and the scatter they imply
-        factor = np.exp(rng.uniform(0.0, np.log(config.noise_scale), (n, 1)))
-        mag = mag + rng.normal(0.0, 1.0, (n, steps)) * err * np.sqrt(factor ** 2 - 1.0)
-        err = err * factor
+        worse = err * np.exp(rng.uniform(0.0, np.log(config.noise_scale), (n, 1)))
+        mag, err = _scattered_to(mag, err, worse, rng), worse
     if config.error_scale > 0:
         err = err * np.exp(rng.normal(0.0, config.error_scale, (n, 1)))
 
@@ -179,6 +178,11 @@ def _prefix_lengths(lengths: np.ndarray, weights: str, rng: np.random.Generator)
     harmonic = np.cumsum(1.0 / np.arange(1, int(lengths.max()) + 1))  # H(k), k = 1..max length
     k = np.searchsorted(harmonic, u * harmonic[lengths - 1], side="left") + 1
     return np.minimum(k, lengths)
+
+
+def _scattered_to(mag: np.ndarray, err: np.ndarray, new_err: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Magnitudes with the Gaussian scatter that takes errors ``err`` to ``new_err`` (none where they shrink)."""
+    return mag + rng.normal(0.0, 1.0, mag.shape) * np.sqrt(np.maximum(new_err ** 2 - err ** 2, 0.0))
 
 
 def _errors_at_offset(err: np.ndarray, delta: np.ndarray) -> np.ndarray:

@@ -32,12 +32,13 @@ def is_auto(priors: object) -> bool:
     return isinstance(priors, str) and priors.strip().lower() == AUTO_PRIORS
 
 
-def refuse_auto(priors: object, route: str) -> None:
-    """A route that classifies a catalogue piece by piece cannot estimate one class mix for all of it."""
+def refuse_auto(priors: object, route: str, how: str = "classifies the catalogue piece by piece") -> None:
+    """A route that classifies a catalogue piece by piece (or one object at a time) cannot estimate one class
+    mix for all of it."""
     if is_auto(priors):
-        raise InvalidConfigError(f"priors 'auto' are estimated from one batch of objects, and {route} classifies the "
-                         "catalogue piece by piece: run `lcrnn predict --priors auto` on the whole table (or a "
-                         "fair sample of it) and pass the priors it prints")
+        raise InvalidConfigError(f"priors 'auto' are estimated from one batch of objects, and {route} {how}: run "
+                                 "`lcrnn predict --priors auto` on the whole table (or a fair sample of it) and pass "
+                                 "the priors it prints (--priors VS=...,SN=...,AGN=...)")
 
 
 def _check_priors(calibration: Calibration | None, raw: bool, priors: object) -> None:
@@ -69,10 +70,7 @@ def probability_function(calibration: Calibration | None, classes: tuple[str, ..
         ``priors`` with ``raw``, or for a run without calibration; priors that do not name each class.
     """
     _check_priors(calibration, raw, priors)
-    if is_auto(priors):
-        raise InvalidConfigError("priors 'auto' are estimated from a batch of objects, and this route classifies one "
-                         "object at a time: run `lcrnn predict --priors auto` on a batch of the survey and pass "
-                         "the priors it prints (--priors VS=...,SN=...,AGN=...)")
+    refuse_auto(priors, "this route", how="classifies one object at a time")
     if raw or calibration is None:
         return lambda logits: torch.softmax(logits.to(torch.float32), dim=-1)
     bias = calibration.bias(None if priors is None else parse_priors(priors, classes))  # built once, not per call
